@@ -1,0 +1,41 @@
+# Two commands on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint bench install dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[local]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev: $(VENV)/.dev-installed
+
+run: install  ## install and start the API and workers on an embedded Redis
+	@echo "descent: API docs at http://$(HOST):$(PORT)/docs"
+	$(BIN)/descent serve --host $(HOST) --port $(PORT)
+
+test: dev  ## install dev dependencies and run the whole suite
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: dev  ## speed tables (not tests)
+	$(BIN)/python bench/trainer.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
