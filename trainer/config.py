@@ -55,7 +55,8 @@ class TrainConfig:
 
     ``mini_batch_size`` None means the whole training set (batch gradient descent); 1 is stochastic
     gradient descent. ``seed`` is the starting shuffle seed: epoch k (counting from 1) shuffles with
-    ``seed + k``. ``init_seed`` seeds He initialisation.
+    ``seed + k``. ``init_seed`` seeds He initialisation. ``validation_fraction`` > 0 holds out that share
+    of the examples (drawn with ``np.random.RandomState(seed).permutation``) and reports accuracy on it.
     """
 
     layers: tuple[int, ...] = (5, 2)
@@ -66,3 +67,4 @@ class TrainConfig:
     record_every: int = 100
     seed: int = 10
     init_seed: int = 3
+    validation_fraction: float = 0.0
