@@ -1,0 +1,5 @@
+"""`python -m descent` is the `descent` command."""
+
+from descent.cli import app
+
+app()

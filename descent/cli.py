@@ -1,0 +1,16 @@
+"""The `descent` command: `train` runs one job in-process, `serve` starts the service, `worker` one worker."""
+
+import typer
+
+from descent.serve_command import serve, worker
+from descent.train_command import train
+
+app = typer.Typer(
+    name="descent",
+    help="Train small networks with the course's optimization methods, locally or as a service.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("train")(train)
+app.command("serve")(serve)
+app.command("worker")(worker)
