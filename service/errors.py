@@ -1,0 +1,116 @@
+"""The service's exceptions and their mapping to HTTP, in one place.
+
+Every error body is ``{"detail": ...}``: a string, or for 422 a list of ``{"loc", "msg", "type"}`` in
+FastAPI's validation format so that the field is always named. Redis being unreachable is a 503 with
+``Retry-After``; anything unexpected is a 500 with a generic message (the traceback goes to the log, never
+to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("descent.service")
+
+RETRY_AFTER_SECONDS = 2
+
+
+class ServiceError(Exception):
+    """Base class: an error with an HTTP status and a message a user understands."""
+
+    status_code = 400
+    headers: ClassVar[dict[str, str] | None] = None
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ServiceError):
+    """No job or dataset with that id (for this owner)."""
+
+    status_code = 404
+
+
+class Conflict(ServiceError):
+    """The resource is in the wrong state (no model yet, job already finished)."""
+
+    status_code = 409
+
+
+class PayloadTooLarge(ServiceError):
+    """An upload or body over its cap in settings."""
+
+    status_code = 413
+
+
+class Unprocessable(ServiceError):
+    """Well-formed input the service cannot use (a bad uploaded file, a bad predict input)."""
+
+    status_code = 422
+
+
+class Unavailable(ServiceError):
+    """A dependency (Redis, the workers) is not there; the client may retry."""
+
+    status_code = 503
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+class SpecRejected(ValueError):
+    """A training spec over a cap or otherwise unusable; ``loc`` is the field's path in the body."""
+
+    def __init__(self, loc: Sequence[str | int], msg: str) -> None:
+        super().__init__(msg)
+        self.loc = tuple(loc)
+        self.msg = msg
+
+
+def _json(status: int, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=status, headers=headers)
+
+
+def _validation_detail(errors: Sequence[dict]) -> list[dict]:
+    """FastAPI's errors without ``input``/``ctx`` (they can echo large or non-JSON values back)."""
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every exception the service knows to its HTTP response."""
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return _json(exc.status_code, exc.detail, exc.headers)
+
+    @app.exception_handler(SpecRejected)
+    async def _spec_rejected(_: Request, exc: SpecRejected) -> JSONResponse:
+        return _json(422, [{"loc": ["body", *exc.loc], "msg": exc.msg, "type": "value_error"}])
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _json(422, _validation_detail(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _json(exc.status_code, exc.detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("Redis unavailable: %s", exc)
+        return _json(503, "the job store (Redis) is unavailable; retry shortly", Unavailable.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return _json(500, "internal error")

@@ -1,0 +1,437 @@
+"""The Redis layout of jobs and datasets, shared by the API and the worker (``docs/redis-layout.md``).
+
+Keys (``P`` is the prefix, ``descent`` by default; ``{owner}`` is the job's owner, ``public`` without keys):
+
+====================================  ======  =============================================  ==============
+key                                   type    holds                                          TTL
+====================================  ======  =============================================  ==============
+``P:job:{id}``                        hash    id, owner, status, spec (JSON), epoch,         none while
+                                              epochs, created_at, started_at, finished_at,   queued/running;
+                                              updated_at (unix s), result (JSON), error      result TTL once
+                                                                                             finished
+``P:job:{id}:costs``                  zset    member ``"{epoch}:{repr(cost)}"``, score       result TTL,
+                                              epoch: ``since=N`` is one ZRANGEBYSCORE        refreshed
+``P:job:{id}:model``                  string  npz of W1, b1, … WL, bL                        result TTL
+``P:job:{id}:checkpoint``             string  ``trainer.Checkpoint.to_bytes()`` (npz)        result TTL
+``P:job:{id}:cancel``                 string  ``"1"`` once a cancel was asked for            result TTL
+``P:owner:{owner}:jobs``              zset    job ids, score created_at (newest first)       none
+``P:owner:{owner}:jobs:{status}``     zset    the same, one set per status (filter)          none
+``P:dataset:{id}``                    hash    id, owner, created_at, filename, format,       none
+                                              n_features, n_examples, summary (JSON)
+``P:dataset:{id}:data``               string  npz of X (n_x, m) float64 and Y (1, m)         none
+``P:owner:{owner}:datasets``          zset    dataset ids, score created_at                  none
+====================================  ======  =============================================  ==============
+
+The result TTL is ``settings.result_ttl_seconds`` (7 days by default). Index entries whose job expired are
+dropped lazily when a listing meets them. Nothing is pickled: specs and results are JSON, arrays are npz
+read with ``np.load(allow_pickle=False)``. Status changes go through one Lua script, so a change is atomic
+and only allowed from the expected statuses (a canceled job never becomes running).
+
+What the worker (``worker.tasks.run_job(job_id)``) must do, through this class only:
+
+1. ``mark_running(job_id)``; if it returns False the job was canceled (or is unknown): return at once.
+2. ``spec = get_spec(job_id)``; ``X, Y = training_data(spec)`` (a ``DataError`` if an uploaded set is
+   gone); train with ``spec.to_train_config()``.
+3. While training: ``append_costs(job_id, points, epoch=...)`` in batches (at most ~10 flushes a second;
+   it also records progress), and ``cancel_requested(job_id)`` from ``should_stop`` (throttled, e.g. at
+   most every 0.1 s). ``save_checkpoint`` every few seconds is optional (resume, issue 6).
+4. At the end exactly one of: ``succeed(job_id, result, parameters)`` with ``result`` =
+   ``{"accuracy", "validation_accuracy", "final_cost", "seconds", "epochs_completed", "steps"}``;
+   ``mark_canceled(job_id)`` when stopped by a cancel; ``fail(job_id, reason)`` with a reason a user
+   understands (``"diverged at epoch N"``, a data error's message).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from redis import Redis
+
+from service.config import Settings
+from service.spec import BuiltinDataset, InlineDataset, TrainingSpec
+from trainer.errors import DataError
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
+STATUSES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
+FINISHED: frozenset[str] = frozenset({SUCCEEDED, FAILED, CANCELED})
+PUBLIC_OWNER = "public"
+
+# KEYS: job hash, then the job's other keys (TTL'd with it). ARGV: new status, allowed old statuses
+# (comma-separated), owner-index prefix, TTL seconds (0: keep while active), then field/value pairs.
+# Returns the old status (or false for an unknown job) and 1 if the change was made, else 0.
+_TRANSITION = """
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return false end
+local allowed = false
+for s in string.gmatch(ARGV[2], '[^,]+') do
+  if s == cur then allowed = true end
+end
+if not allowed then return {cur, 0} end
+local info = redis.call('HMGET', KEYS[1], 'id', 'owner', 'created_at')
+redis.call('HSET', KEYS[1], 'status', ARGV[1], unpack(ARGV, 5))
+local index = ARGV[3] .. info[2] .. ':jobs:'
+redis.call('ZREM', index .. cur, info[1])
+redis.call('ZADD', index .. ARGV[1], info[3], info[1])
+local ttl = tonumber(ARGV[4])
+for i = 1, #KEYS do
+  if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) elseif i == 1 then redis.call('PERSIST', KEYS[i]) end
+end
+return {cur, 1}
+"""
+
+
+def connect(url: str) -> Redis:
+    """A client for ``url`` with short timeouts, so an outage is an error within seconds, not a hang."""
+    return Redis.from_url(
+        url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15, retry_on_timeout=False
+    )
+
+
+def arrays_to_npz(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """Arrays as the bytes of an uncompressed ``.npz`` (order kept)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **{name: np.asarray(a) for name, a in arrays.items()})
+    return buffer.getvalue()
+
+
+def npz_to_arrays(data: bytes) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz``, refusing pickled object arrays."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job as stored; times are unix seconds."""
+
+    id: str
+    owner: str
+    status: str
+    spec: dict[str, Any]
+    epoch: int
+    epochs: int
+    created_at: float
+    updated_at: float
+    started_at: float | None
+    finished_at: float | None
+    result: dict[str, Any] | None
+    error: str | None
+    cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """One uploaded dataset's metadata."""
+
+    id: str
+    owner: str
+    created_at: float
+    filename: str
+    format: str
+    n_features: int
+    n_examples: int
+    summary: dict[str, Any]
+
+
+def _text(raw: Mapping[bytes, bytes], field: str) -> str | None:
+    value = raw.get(field.encode())
+    return None if value is None or value == b"" else value.decode()
+
+
+def _float(raw: Mapping[bytes, bytes], field: str) -> float | None:
+    value = _text(raw, field)
+    return None if value is None else float(value)
+
+
+class JobStore:
+    """Jobs, their costs, models, checkpoints and cancel flags, and uploaded datasets, in Redis."""
+
+    def __init__(self, redis: Redis, settings: Settings, prefix: str = "descent") -> None:
+        self.redis = redis
+        self.ttl = settings.result_ttl_seconds
+        self.prefix = prefix
+        self._transition = redis.register_script(_TRANSITION)
+
+    # ------------------------------------------------------------------------------------------ keys
+
+    def job_key(self, job_id: str, part: str = "") -> str:
+        """``P:job:{id}`` or ``P:job:{id}:{part}`` (costs, model, checkpoint, cancel)."""
+        return f"{self.prefix}:job:{job_id}" + (f":{part}" if part else "")
+
+    def _jobs_index(self, owner: str, status: str | None = None) -> str:
+        return f"{self.prefix}:owner:{owner}:jobs" + (f":{status}" if status else "")
+
+    def _dataset_key(self, dataset_id: str, part: str = "") -> str:
+        return f"{self.prefix}:dataset:{dataset_id}" + (f":{part}" if part else "")
+
+    def _datasets_index(self, owner: str) -> str:
+        return f"{self.prefix}:owner:{owner}:datasets"
+
+    # ------------------------------------------------------------------------------------------ jobs
+
+    def create_job(self, spec: TrainingSpec, owner: str = PUBLIC_OWNER) -> JobRecord:
+        """Store a new queued job; the caller enqueues it."""
+        job_id = uuid.uuid4().hex
+        now = time.time()
+        fields = {
+            "id": job_id,
+            "owner": owner,
+            "status": QUEUED,
+            "spec": spec.model_dump_json(),
+            "epoch": 0,
+            "epochs": spec.epochs,
+            "created_at": repr(now),
+            "updated_at": repr(now),
+        }
+        with self.redis.pipeline() as pipe:
+            pipe.hset(self.job_key(job_id), mapping=fields)
+            pipe.zadd(self._jobs_index(owner), {job_id: now})
+            pipe.zadd(self._jobs_index(owner, QUEUED), {job_id: now})
+            pipe.execute()
+        record = self.get_job(job_id)
+        assert record is not None
+        return record
+
+    def get_job(self, job_id: str, owner: str | None = None) -> JobRecord | None:
+        """The job, or None if unknown, expired, or (``owner`` given) someone else's."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.job_key(job_id))
+            pipe.exists(self.job_key(job_id, "cancel"))
+            raw, cancel = pipe.execute()
+        record = self._record(raw, bool(cancel))
+        if record is None or (owner is not None and record.owner != owner):
+            return None
+        return record
+
+    def _record(self, raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
+        if not raw or b"status" not in raw:
+            return None
+        result = _text(raw, "result")
+        return JobRecord(
+            id=_text(raw, "id") or "",
+            owner=_text(raw, "owner") or PUBLIC_OWNER,
+            status=_text(raw, "status") or QUEUED,
+            spec=json.loads(_text(raw, "spec") or "{}"),
+            epoch=int(_text(raw, "epoch") or 0),
+            epochs=int(_text(raw, "epochs") or 0),
+            created_at=_float(raw, "created_at") or 0.0,
+            updated_at=_float(raw, "updated_at") or 0.0,
+            started_at=_float(raw, "started_at"),
+            finished_at=_float(raw, "finished_at"),
+            result=None if result is None else json.loads(result),
+            error=_text(raw, "error"),
+            cancel_requested=cancel,
+        )
+
+    def list_jobs(
+        self, owner: str = PUBLIC_OWNER, status: str | None = None, offset: int = 0, limit: int = 20
+    ) -> tuple[list[JobRecord], int]:
+        """One page of the owner's jobs, newest first, and the total count (optionally of one status)."""
+        index = self._jobs_index(owner, status)
+        for _ in range(3):  # a page that met expired jobs is re-read once they are dropped from the index
+            ids = [i.decode() for i in self.redis.zrevrange(index, offset, offset + limit - 1)]
+            with self.redis.pipeline(transaction=False) as pipe:
+                for job_id in ids:
+                    pipe.hgetall(self.job_key(job_id))
+                    pipe.exists(self.job_key(job_id, "cancel"))
+                replies = pipe.execute()
+            records = [self._record(raw, bool(c)) for raw, c in zip(replies[::2], replies[1::2], strict=True)]
+            gone = [job_id for job_id, r in zip(ids, records, strict=True) if r is None]
+            if not gone:
+                break
+            with self.redis.pipeline(transaction=False) as pipe:
+                for key in [self._jobs_index(owner), *(self._jobs_index(owner, s) for s in STATUSES)]:
+                    pipe.zrem(key, *gone)
+                pipe.execute()
+        return [r for r in records if r is not None], int(self.redis.zcard(index))
+
+    def get_spec(self, job_id: str) -> TrainingSpec:
+        """The job's spec as the shared model (KeyError if the job is unknown)."""
+        raw = self.redis.hget(self.job_key(job_id), "spec")
+        if raw is None:
+            raise KeyError(job_id)
+        return TrainingSpec.model_validate_json(raw)
+
+    def transition(self, job_id: str, to: str, allowed_from: Iterable[str], **fields: Any) -> bool:
+        """Set status ``to`` (plus ``fields``) if the job's status is one of ``allowed_from``; atomic.
+
+        Stamps ``updated_at``, ``started_at`` on running and ``finished_at`` on a finished status, moves
+        the job between the status indexes, and gives a finished job's keys the result TTL.
+        """
+        now = repr(time.time())
+        fields["updated_at"] = now
+        if to == RUNNING:
+            fields["started_at"] = now
+        if to in FINISHED:
+            fields["finished_at"] = now
+        pairs = [str(v) for kv in fields.items() for v in kv]
+        keys = [self.job_key(job_id, p) for p in ("", "costs", "model", "checkpoint", "cancel")]
+        ttl = self.ttl if to in FINISHED else 0
+        args = [to, ",".join(allowed_from), f"{self.prefix}:owner:", ttl, *pairs]
+        reply = self._transition(keys=keys, args=args)
+        return bool(reply) and int(reply[1]) == 1
+
+    def mark_running(self, job_id: str) -> bool:
+        """queued → running; False if the job is not queued (canceled before it started, or unknown)."""
+        return self.transition(job_id, RUNNING, [QUEUED])
+
+    def succeed(self, job_id: str, result: Mapping[str, Any], parameters: Mapping[str, np.ndarray]) -> bool:
+        """Store the model, then running → succeeded with ``result`` (JSON)."""
+        self.redis.set(self.job_key(job_id, "model"), arrays_to_npz(parameters), ex=self.ttl)
+        return self.transition(job_id, SUCCEEDED, [RUNNING], result=json.dumps(dict(result)))
+
+    def fail(self, job_id: str, error: str) -> bool:
+        """queued/running → failed with a reason a user understands."""
+        return self.transition(job_id, FAILED, [QUEUED, RUNNING], error=error)
+
+    def mark_canceled(self, job_id: str) -> bool:
+        """queued/running → canceled (the costs so far are kept)."""
+        return self.transition(job_id, CANCELED, [QUEUED, RUNNING])
+
+    def request_cancel(self, job_id: str) -> None:
+        """Raise the cancel flag a running job's worker polls."""
+        self.redis.set(self.job_key(job_id, "cancel"), b"1", ex=self.ttl)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """True once a cancel was asked for."""
+        return bool(self.redis.exists(self.job_key(job_id, "cancel")))
+
+    # ------------------------------------------------------------------------------ progress, costs
+
+    def set_progress(self, job_id: str, epoch: int) -> None:
+        """Epochs completed so far (also a heartbeat: ``updated_at``)."""
+        self.redis.hset(self.job_key(job_id), mapping={"epoch": epoch, "updated_at": repr(time.time())})
+
+    def append_costs(
+        self, job_id: str, points: Iterable[tuple[int, float]], epoch: int | None = None
+    ) -> None:
+        """Add cost points ``(epoch, cost)`` in one round trip, and the progress if ``epoch`` is given.
+
+        A point replaces any earlier point at the same epoch, so a resumed job never duplicates one.
+        """
+        key = self.job_key(job_id, "costs")
+        with self.redis.pipeline(transaction=False) as pipe:
+            for point_epoch, cost in points:
+                pipe.zremrangebyscore(key, point_epoch, point_epoch)
+                pipe.zadd(key, {f"{int(point_epoch)}:{float(cost)!r}": int(point_epoch)})
+            pipe.expire(key, self.ttl)
+            if epoch is not None:
+                pipe.hset(self.job_key(job_id), mapping={"epoch": epoch, "updated_at": repr(time.time())})
+            pipe.execute()
+
+    def costs_since(self, job_id: str, since: int = 0, limit: int | None = None) -> list[tuple[int, float]]:
+        """Points with epoch > ``since``, oldest first, at most ``limit`` of them."""
+        members = self.redis.zrangebyscore(
+            self.job_key(job_id, "costs"),
+            f"({since}",
+            "+inf",
+            start=0 if limit is not None else None,
+            num=limit,
+        )
+        points = []
+        for member in members:
+            epoch, cost = member.decode().split(":", 1)
+            points.append((int(epoch), float(cost)))
+        return points
+
+    # -------------------------------------------------------------------------- model, checkpoints
+
+    def get_model_bytes(self, job_id: str) -> bytes | None:
+        """The trained parameters as ``.npz`` bytes, or None before the job succeeded."""
+        return self.redis.get(self.job_key(job_id, "model"))
+
+    def get_model(self, job_id: str) -> dict[str, np.ndarray] | None:
+        """The trained parameters ``W1, b1, … WL, bL``, or None."""
+        data = self.get_model_bytes(job_id)
+        return None if data is None else npz_to_arrays(data)
+
+    def save_checkpoint(self, job_id: str, data: bytes) -> None:
+        """Keep the latest ``trainer.Checkpoint.to_bytes()`` of a running job."""
+        self.redis.set(self.job_key(job_id, "checkpoint"), data, ex=self.ttl)
+
+    def load_checkpoint(self, job_id: str) -> bytes | None:
+        """The latest checkpoint bytes, or None."""
+        return self.redis.get(self.job_key(job_id, "checkpoint"))
+
+    # ------------------------------------------------------------------------------------ datasets
+
+    def create_dataset(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        *,
+        filename: str,
+        source_format: str,
+        summary: Mapping[str, Any],
+        owner: str = PUBLIC_OWNER,
+    ) -> DatasetRecord:
+        """Store checked arrays X (n_x, m) and Y (1, m) with their metadata."""
+        dataset_id = uuid.uuid4().hex
+        now = time.time()
+        fields = {
+            "id": dataset_id,
+            "owner": owner,
+            "created_at": repr(now),
+            "filename": filename,
+            "format": source_format,
+            "n_features": int(X.shape[0]),
+            "n_examples": int(X.shape[1]),
+            "summary": json.dumps(dict(summary)),
+        }
+        with self.redis.pipeline() as pipe:
+            pipe.set(self._dataset_key(dataset_id, "data"), arrays_to_npz({"X": X, "Y": Y}))
+            pipe.hset(self._dataset_key(dataset_id), mapping=fields)
+            pipe.zadd(self._datasets_index(owner), {dataset_id: now})
+            pipe.execute()
+        record = self.get_dataset(dataset_id)
+        assert record is not None
+        return record
+
+    def get_dataset(self, dataset_id: str, owner: str | None = None) -> DatasetRecord | None:
+        """The dataset's metadata, or None if unknown or (``owner`` given) someone else's."""
+        raw = self.redis.hgetall(self._dataset_key(dataset_id))
+        if not raw or (owner is not None and _text(raw, "owner") != owner):
+            return None
+        return DatasetRecord(
+            id=_text(raw, "id") or dataset_id,
+            owner=_text(raw, "owner") or PUBLIC_OWNER,
+            created_at=_float(raw, "created_at") or 0.0,
+            filename=_text(raw, "filename") or "",
+            format=_text(raw, "format") or "",
+            n_features=int(_text(raw, "n_features") or 0),
+            n_examples=int(_text(raw, "n_examples") or 0),
+            summary=json.loads(_text(raw, "summary") or "{}"),
+        )
+
+    def list_datasets(
+        self, owner: str = PUBLIC_OWNER, offset: int = 0, limit: int = 20
+    ) -> tuple[list[DatasetRecord], int]:
+        """One page of the owner's datasets, newest first, and their count."""
+        index = self._datasets_index(owner)
+        ids = [i.decode() for i in self.redis.zrevrange(index, offset, offset + limit - 1)]
+        records = [self.get_dataset(i) for i in ids]
+        return [r for r in records if r is not None], int(self.redis.zcard(index))
+
+    def dataset_arrays(self, dataset_id: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """X (n_x, m) and Y (1, m) of an uploaded set, or None."""
+        data = self.redis.get(self._dataset_key(dataset_id, "data"))
+        if data is None:
+            return None
+        arrays = npz_to_arrays(data)
+        return arrays["X"], arrays["Y"]
+
+    def training_data(self, spec: TrainingSpec) -> tuple[np.ndarray, np.ndarray]:
+        """The spec's data: generated, inline or uploaded; DataError if an uploaded set is gone."""
+        if isinstance(spec.dataset, BuiltinDataset | InlineDataset):
+            return spec.dataset.arrays()
+        arrays = self.dataset_arrays(spec.dataset.id)
+        if arrays is None:
+            raise DataError(f"dataset {spec.dataset.id} does not exist (any more)")
+        return arrays
