@@ -1,0 +1,42 @@
+"""Suite-wide fixtures: one real redis-server for the session, a clean client and settings per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from service.config import Settings
+from service.store import JobStore, connect
+from tests.servers import RedisServer, start_redis
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server started for this test session on a free port, stopped at the end."""
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """A client of the session's Redis, emptied before the test."""
+    client = connect(redis_server.url)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings(redis_server: RedisServer) -> Settings:
+    """Settings pointing at the session's Redis, with a queue of the test's own."""
+    return Settings(_env_file=None, REDIS_URL=redis_server.url, queue_name=f"test-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def store(redis_client: redis.Redis, settings: Settings) -> JobStore:
+    """The job store on the clean Redis."""
+    return JobStore(redis_client, settings)

@@ -1,0 +1,104 @@
+"""JobStore against a real Redis: statuses and their indexes, costs since N, TTLs, model round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import redis
+
+from service.spec import TrainingSpec
+from service.store import CANCELED, QUEUED, RUNNING, SUCCEEDED, JobStore
+
+
+def test_create_and_get(store: JobStore) -> None:
+    spec = TrainingSpec.model_validate({"optimizer": {"name": "gd"}, "epochs": 5})
+    job = store.create_job(spec, owner="alice")
+    assert job.status == QUEUED and job.epochs == 5 and job.owner == "alice"
+    assert store.get_spec(job.id) == spec
+    assert store.get_job(job.id, owner="bob") is None
+    assert store.get_job("0" * 32) is None
+
+
+def test_transitions_are_guarded_and_stamped(store: JobStore) -> None:
+    job = store.create_job(TrainingSpec())
+    assert store.mark_canceled(job.id)
+    assert not store.mark_running(job.id), "a canceled job must never start"
+    record = store.get_job(job.id)
+    assert record is not None and record.status == CANCELED and record.finished_at is not None
+
+
+def test_list_newest_first_paginated_and_filtered(store: JobStore) -> None:
+    ids = [store.create_job(TrainingSpec()).id for _ in range(5)]
+    store.mark_running(ids[1])
+    page, total = store.list_jobs(offset=1, limit=2)
+    assert total == 5 and [j.id for j in page] == [ids[3], ids[2]]
+    running, count = store.list_jobs(status=RUNNING)
+    assert count == 1 and [j.id for j in running] == [ids[1]]
+    assert store.list_jobs(status=QUEUED)[1] == 4
+
+
+def test_expired_jobs_leave_the_listing(store: JobStore, redis_client: redis.Redis) -> None:
+    ids = [store.create_job(TrainingSpec()).id for _ in range(3)]
+    redis_client.delete(store.job_key(ids[2]))
+    page, total = store.list_jobs(limit=2)
+    assert [j.id for j in page] == [ids[1], ids[0]] and total == 2
+
+
+def test_costs_since_and_replacement(store: JobStore) -> None:
+    job = store.create_job(TrainingSpec())
+    store.append_costs(job.id, [(1, 0.7), (101, 0.6), (201, 0.5)], epoch=201)
+    store.append_costs(job.id, [(201, 0.5), (301, 0.25)])  # a resumed job re-sends 201
+    assert store.costs_since(job.id, 0) == [(1, 0.7), (101, 0.6), (201, 0.5), (301, 0.25)]
+    assert store.costs_since(job.id, 101) == [(201, 0.5), (301, 0.25)]
+    assert store.costs_since(job.id, 0, limit=2) == [(1, 0.7), (101, 0.6)]
+    assert store.get_job(job.id).epoch == 201  # type: ignore[union-attr]
+
+
+def test_costs_keep_full_precision(store: JobStore) -> None:
+    job = store.create_job(TrainingSpec())
+    cost = 0.1 + 0.2
+    store.append_costs(job.id, [(1, cost)])
+    assert store.costs_since(job.id, 0)[0][1] == cost
+
+
+def test_finished_job_gets_the_result_ttl(store: JobStore, redis_client: redis.Redis, settings) -> None:
+    job = store.create_job(TrainingSpec())
+    assert redis_client.ttl(store.job_key(job.id)) == -1
+    store.mark_running(job.id)
+    store.append_costs(job.id, [(1, 0.5)])
+    params = {"W1": np.arange(10.0).reshape(5, 2), "b1": np.zeros((5, 1))}
+    assert store.succeed(job.id, {"accuracy": 0.94}, params)
+    for part in ("", "costs", "model"):
+        ttl = redis_client.ttl(store.job_key(job.id, part))
+        assert settings.result_ttl_seconds - 5 <= ttl <= settings.result_ttl_seconds
+    record = store.get_job(job.id)
+    assert record is not None and record.status == SUCCEEDED and record.result == {"accuracy": 0.94}
+    model = store.get_model(job.id)
+    assert model is not None and list(model) == ["W1", "b1"]
+    np.testing.assert_array_equal(model["W1"], params["W1"])
+
+
+def test_cancel_flag(store: JobStore) -> None:
+    job = store.create_job(TrainingSpec())
+    assert not store.cancel_requested(job.id)
+    store.request_cancel(job.id)
+    assert store.cancel_requested(job.id) and store.get_job(job.id).cancel_requested  # type: ignore[union-attr]
+
+
+def test_datasets_round_trip(store: JobStore) -> None:
+    X, Y = np.random.RandomState(0).rand(3, 7), (np.arange(7) % 2).reshape(1, 7).astype(float)
+    record = store.create_dataset(X, Y, filename="d.csv", source_format="csv", summary={"positives": 3})
+    assert (record.n_features, record.n_examples, record.summary) == (3, 7, {"positives": 3})
+    arrays = store.dataset_arrays(record.id)
+    assert arrays is not None
+    np.testing.assert_array_equal(arrays[0], X)
+    spec = TrainingSpec.model_validate({"dataset": {"id": record.id}})
+    np.testing.assert_array_equal(store.training_data(spec)[1], Y)
+    assert [d.id for d in store.list_datasets()[0]] == [record.id]
+
+
+def test_missing_uploaded_dataset_is_a_data_error(store: JobStore) -> None:
+    from trainer.errors import DataError
+
+    with pytest.raises(DataError, match="does not exist"):
+        store.training_data(TrainingSpec.model_validate({"dataset": {"id": "nope"}}))
