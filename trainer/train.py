@@ -1,0 +1,308 @@
+"""The training loop: the course's ``model()`` with mini-batches, cost history, cancel and checkpoints.
+
+Epochs count from 1. Epoch ``k`` shuffles with the course's ``random_mini_batches``:
+``np.random.seed(seed + k)``, ``permutation(m)``, full slices of ``mini_batch_size`` and a smaller last one.
+The optimizer's step counter ``t`` counts mini-batches from 1 over the whole run. A cost point is the mean
+binary cross-entropy over the epoch's examples, each mini-batch's cost taken in its forward pass before its
+update (the notebook's ``cost_avg``); points are recorded at epochs 1, 1 + record_every, ... and at the last
+epoch. The cost is only computed on those epochs; the parameters are checked for NaN/inf after every epoch.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainer.backprop import Backprop
+from trainer.config import TrainConfig
+from trainer.data import check_arrays, split_validation
+from trainer.errors import CheckpointError, ConfigError, DivergedError
+from trainer.network import accuracy, initialize_parameters, layer_sizes, pack, parameter_count, unpack
+from trainer.optimizers import make_optimizer
+from trainer.schedules import learning_rate_for_epoch
+
+
+@dataclass(frozen=True)
+class CostPoint:
+    """The mean cost of epoch ``epoch`` (counting from 1)."""
+
+    epoch: int
+    cost: float
+
+
+@dataclass
+class TrainResult:
+    """What a run leaves: parameters ``W1, b1 ... WL, bL``, the points it recorded, accuracies, timing."""
+
+    parameters: dict[str, np.ndarray]
+    costs: list[CostPoint]
+    accuracy: float
+    validation_accuracy: float | None
+    final_cost: float | None
+    epochs_completed: int
+    steps: int
+    seconds: float
+    stopped: bool
+
+
+@dataclass
+class Checkpoint:
+    """A run's state between two epochs: resuming from it gives a bitwise equal end result.
+
+    ``parameters`` and the ``state`` vectors are in the trainer's flat layout (``trainer.network``).
+    """
+
+    epoch: int
+    step: int
+    parameters: np.ndarray
+    state: dict[str, np.ndarray]
+    layer_sizes: tuple[int, ...]
+    optimizer: str
+
+    def to_bytes(self) -> bytes:
+        """An ``.npz`` archive of plain arrays (loadable with ``allow_pickle=False``)."""
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            epoch=np.int64(self.epoch),
+            step=np.int64(self.step),
+            parameters=self.parameters,
+            layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
+            optimizer=np.str_(self.optimizer),
+            **{f"state_{name}": vector for name, vector in self.state.items()},
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Checkpoint:
+        """The checkpoint written by ``to_bytes``; a damaged archive raises ``CheckpointError``."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+                return cls(
+                    epoch=int(archive["epoch"]),
+                    step=int(archive["step"]),
+                    parameters=archive["parameters"].copy(),
+                    state={
+                        k.removeprefix("state_"): archive[k].copy() for k in archive if k.startswith("state_")
+                    },
+                    layer_sizes=tuple(int(n) for n in archive["layer_sizes"]),
+                    optimizer=str(archive["optimizer"]),
+                )
+        except (OSError, ValueError, KeyError) as error:
+            raise CheckpointError(f"not a descent checkpoint: {error}") from error
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """A run's size, known before it starts: parameter count, optimizer steps, floating-point
+    operations (about 6 per parameter per example per epoch) and peak memory in bytes."""
+
+    parameters: int
+    steps: int
+    flops: float
+    memory_bytes: int
+
+
+def validate_config(config: TrainConfig) -> None:
+    """Raise ``ConfigError`` naming the first setting out of range."""
+    o = config.optimizer
+    checks = [
+        (o.learning_rate > 0 and math.isfinite(o.learning_rate), "optimizer.learning_rate must be > 0"),
+        (0 <= o.beta < 1, "optimizer.beta must be in [0, 1)"),
+        (0 <= o.beta1 < 1, "optimizer.beta1 must be in [0, 1)"),
+        (0 <= o.beta2 < 1, "optimizer.beta2 must be in [0, 1)"),
+        (o.epsilon > 0, "optimizer.epsilon must be > 0"),
+        (o.weight_decay >= 0, "optimizer.weight_decay must be >= 0"),
+        (len(config.layers) >= 1 and all(n >= 1 for n in config.layers), "layers must be sizes >= 1"),
+        (config.mini_batch_size is None or config.mini_batch_size >= 1, "mini_batch_size must be >= 1"),
+        (config.epochs >= 1, "epochs must be >= 1"),
+        (config.record_every >= 1, "record_every must be >= 1"),
+        (0 <= config.validation_fraction < 1, "validation_fraction must be in [0, 1)"),
+        (config.decay.decay_rate >= 0, "decay.decay_rate must be >= 0"),
+        (config.decay.time_interval >= 1, "decay.time_interval must be >= 1"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+
+
+def estimate(config: TrainConfig, n_features: int, n_examples: int) -> RunEstimate:
+    """The size of a run on ``n_examples`` examples of ``n_features`` features, before it starts."""
+    sizes = layer_sizes(n_features, config.layers)
+    n_train = n_examples - round(config.validation_fraction * n_examples)
+    batch = min(config.mini_batch_size or n_train, n_train) or 1
+    steps = config.epochs * math.ceil(n_train / batch)
+    n_params = parameter_count(sizes)
+    vectors = 3 + len(make_optimizer(config.optimizer).slots)  # parameters, gradient, scratch, state
+    activations = 3 * sum(n + 1 for n in sizes[1:]) * batch
+    memory = 8 * (2 * n_examples * (n_features + 1) + vectors * n_params + activations)
+    return RunEstimate(n_params, steps, 6.0 * n_params * n_train * config.epochs, memory)
+
+
+class Training:
+    """One run of ``config`` on ``X`` (features x examples) and ``Y`` (labels 0/1)."""
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        config: TrainConfig | None = None,
+        *,
+        resume: Checkpoint | None = None,
+    ) -> None:
+        self.config = config = config or TrainConfig()
+        validate_config(config)
+        X, Y = check_arrays(X, Y)
+        self.validation: tuple[np.ndarray, np.ndarray] | None = None
+        if config.validation_fraction > 0:
+            X, Y, X_val, Y_val = split_validation(X, Y, config.validation_fraction, config.seed)
+            self.validation = (X_val, Y_val)
+        self.X, self.Y = X, Y
+        n_features, m = X.shape
+        self.sizes = layer_sizes(n_features, config.layers)
+        self.batch = min(config.mini_batch_size or m, m)
+        # Examples as rows, with a column of ones for the biases: a mini-batch is a block of rows.
+        self._inputs_t = np.ones((m, n_features + 1))
+        self._inputs_t[:, :-1] = X.T
+        self._labels = Y[0].copy()
+        self._signs = 1 - 2 * self._labels
+        self._shuffled_inputs = np.empty_like(self._inputs_t)
+        self._shuffled_signs = np.empty_like(self._signs)
+        self._parameters = pack(initialize_parameters(self.sizes, config.init_seed), self.sizes)
+        self._gradient = np.zeros_like(self._parameters)
+        self._optimizer = make_optimizer(config.optimizer)
+        self._state = self._optimizer.init(self._parameters.size)
+        self.epoch = 0
+        self.step = 0
+        self._mid_epoch = False
+        if resume is not None:
+            self._restore(resume)
+
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        if checkpoint.layer_sizes != self.sizes or checkpoint.optimizer != self.config.optimizer.name:
+            raise CheckpointError(
+                f"checkpoint of a {checkpoint.optimizer} net {list(checkpoint.layer_sizes)} does not fit "
+                f"this {self.config.optimizer.name} net {list(self.sizes)}"
+            )
+        if set(checkpoint.state) != set(self._state) or not 0 <= checkpoint.epoch <= self.config.epochs:
+            raise CheckpointError("checkpoint state does not fit this run")
+        self._parameters[:] = checkpoint.parameters
+        for name, vector in checkpoint.state.items():
+            self._state[name][:] = vector
+        self.epoch, self.step = checkpoint.epoch, checkpoint.step
+
+    def checkpoint(self) -> Checkpoint:
+        """A copy of the state after the last completed epoch."""
+        if self._mid_epoch:
+            raise CheckpointError("a run stopped mid-epoch cannot be checkpointed")
+        return Checkpoint(
+            epoch=self.epoch,
+            step=self.step,
+            parameters=self._parameters.copy(),
+            state={name: vector.copy() for name, vector in self._state.items()},
+            layer_sizes=self.sizes,
+            optimizer=self.config.optimizer.name,
+        )
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The current ``W1, b1 ... WL, bL``."""
+        return unpack(self._parameters, self.sizes)
+
+    def run(
+        self,
+        *,
+        on_point: Callable[[CostPoint], None] | None = None,
+        on_epoch: Callable[[int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TrainResult:
+        """Train up to ``config.epochs``; ``should_stop`` is asked before every step.
+
+        ``on_point`` gets each cost point as it is recorded, ``on_epoch`` the number of completed epochs
+        after each epoch (``checkpoint()`` may be called there). Raises ``DivergedError`` when the cost or
+        the parameters stop being finite.
+        """
+        config, m = self.config, self._labels.size
+        plan = self._plan()
+        update, params, grad, state = self._optimizer.update, self._parameters, self._gradient, self._state
+        shuffled_inputs, shuffled_signs = self._shuffled_inputs, self._shuffled_signs
+        shuffled_labels = np.empty_like(self._labels)
+        rng, identity, permutation = np.random.RandomState(), np.arange(m), np.empty(m, dtype=np.int64)
+        costs: list[CostPoint] = []
+        stopped = False
+        started = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(self.epoch + 1, config.epochs + 1):
+                lr = learning_rate_for_epoch(config.optimizer.learning_rate, config.decay, epoch)
+                rng.seed(config.seed + epoch)
+                permutation[:] = identity
+                rng.shuffle(permutation)  # == np.random.permutation(m) after np.random.seed(seed + epoch)
+                np.take(self._inputs_t, permutation, axis=0, out=shuffled_inputs)
+                np.take(self._signs, permutation, out=shuffled_signs)
+                record = (epoch - 1) % config.record_every == 0 or epoch == config.epochs
+                if record:
+                    np.take(self._labels, permutation, out=shuffled_labels)
+                cost = 0.0
+                for inputs_t, signs, start, stop, backprop, scale in plan:
+                    if should_stop is not None and should_stop():
+                        stopped = True
+                        break
+                    self._mid_epoch = True
+                    labels = shuffled_labels[start:stop] if record else None
+                    cost += backprop.gradient(inputs_t, signs, labels)
+                    self.step += 1
+                    update(params, grad, state, self.step, lr, scale)
+                if stopped:
+                    break
+                self._mid_epoch = False
+                if not (math.isfinite(cost) and math.isfinite(float(params @ params))):
+                    raise DivergedError(epoch)
+                self.epoch = epoch
+                if record:
+                    point = CostPoint(epoch, cost / m)
+                    costs.append(point)
+                    if on_point is not None:
+                        on_point(point)
+                if on_epoch is not None:
+                    on_epoch(epoch)
+        seconds = time.perf_counter() - started
+        return self._result(costs, seconds, stopped)
+
+    def _plan(self) -> list[tuple[np.ndarray, np.ndarray, int, int, Backprop, float]]:
+        """Each mini-batch's views into the shuffled buffers, its row range, its buffers and the
+        ``1 / (2 size)`` that turns ``Backprop``'s gradient into the mean's."""
+        m, batch = self._labels.size, self.batch
+        passes: dict[int, Backprop] = {}
+        plan = []
+        for start in range(0, m, batch):
+            stop = min(start + batch, m)
+            size = stop - start
+            if size not in passes:
+                passes[size] = Backprop(self.sizes, self._parameters, self._gradient, size)
+            inputs, signs = self._shuffled_inputs[start:stop], self._shuffled_signs[start:stop]
+            plan.append((inputs, signs, start, stop, passes[size], 0.5 / size))
+        return plan
+
+    def _result(self, costs: list[CostPoint], seconds: float, stopped: bool) -> TrainResult:
+        parameters = self.parameters()
+        validation = None if self.validation is None else accuracy(parameters, *self.validation)
+        return TrainResult(
+            parameters=parameters,
+            costs=costs,
+            accuracy=accuracy(parameters, self.X, self.Y),
+            validation_accuracy=validation,
+            final_cost=costs[-1].cost if costs else None,
+            epochs_completed=self.epoch,
+            steps=self.step,
+            seconds=seconds,
+            stopped=stopped,
+        )
+
+
+def train(X: np.ndarray, Y: np.ndarray, config: TrainConfig | None = None, **run_kwargs) -> TrainResult:
+    """``Training(X, Y, config).run(**run_kwargs)``."""
+    return Training(X, Y, config).run(**run_kwargs)
