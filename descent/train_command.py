@@ -39,9 +39,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def parse_layers(text: str) -> tuple[int, ...]:
-    """``"5,2"`` -> ``(5, 2)``; ``""`` or ``"none"`` -> ``()`` (logistic regression)."""
-    if text.strip().lower() in ("", "none"):
-        return ()
+    """``"5,2"`` -> ``(5, 2)``: at least one hidden layer, each of at least one unit."""
     try:
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
@@ -106,11 +104,12 @@ def load_dataset(dataset: str, n_samples: int | None, noise: float | None,
     if not path.is_file():
         raise DataError(f"{dataset!r} is neither a built-in data set ({', '.join(DATASET_NAMES)}) nor a file")
     try:
-        return check_arrays(*_load_file(path))
-    except (OSError, ValueError) as error:
-        if isinstance(error, DataError):
-            raise
+        arrays = _load_file(path)
+    except DataError:
+        raise
+    except (OSError, ValueError) as error:  # unreadable, ragged or non-numeric
         raise DataError(f"cannot read {path}: {error}") from None
+    return check_arrays(*arrays)
 
 
 @contextmanager
@@ -180,7 +179,7 @@ def _summary(report: dict) -> str:
         f"{report['optimizer']} on {dataset['name']} ({dataset['features']} x {dataset['examples']}), "
         f"layers {sizes}: {report['epochs']} epochs, {report['steps']} steps in {report['seconds']:.2f} s"
         + (" (stopped early)" if report["stopped"] else ""),
-        f"training accuracy {report['accuracy']:.4f}   final cost {report['final_cost']:.6f}",
+        f"training accuracy {report['accuracy']:.4f}   final cost {report['final_cost']:.6g}",
     ]
     if "validation_accuracy" in report:
         lines.append(f"validation accuracy {report['validation_accuracy']:.4f}")
@@ -209,7 +208,7 @@ def train(
     mini_batch_size: Annotated[str, _opt("Examples per step: an integer, or 'full'.", "Schedule")]
         = str(_RUN.mini_batch_size),
     epochs: Annotated[int, _opt("Passes over the training set.", "Schedule", min=1)] = _RUN.epochs,
-    layers: Annotated[str, _opt("Hidden layer sizes, comma-separated ('' for none).", "Network")]
+    layers: Annotated[str, _opt("Hidden layer sizes, comma-separated.", "Network")]
         = ",".join(map(str, _RUN.layers)),
     init_seed: Annotated[int, _opt("He initialisation seed.", "Network")] = _RUN.init_seed,
     seed: Annotated[int, _opt("Shuffle seed; epoch k shuffles with seed + k.", "Schedule")] = _RUN.seed,

@@ -1,7 +1,10 @@
 """`descent train`: flags, --json, --output, data files and the error messages of bad input."""
 
 import json
+import os
 import re
+import signal
+import threading
 
 import numpy as np
 import pytest
@@ -99,6 +102,9 @@ def test_data_files(tmp_path):
     [
         (["--layers", "5,x"], "--layers: expected comma-separated integers such as 5,2; got '5,x'"),
         (["--layers", "5,0"], "every hidden layer needs at least 1 unit"),
+        (["--layers", ""], "expected comma-separated integers such as 5,2; got ''"),
+        (["--beta", "1.5"], "Error: optimizer.beta must be in [0, 1)"),
+        (["--learning-rate", "0"], "Error: optimizer.learning_rate must be > 0"),
         (["--optimizer", "sgdx"], "'sgdx' is not one of 'gd', 'momentum', 'nesterov', 'rmsprop', 'adam',"),
         (["--mini-batch-size", "0"], "--mini-batch-size: expected a positive integer or 'full'; got '0'"),
         (["--mini-batch-size", "many"], "expected a positive integer or 'full'; got 'many'"),
@@ -134,6 +140,25 @@ def test_bad_data_files(tmp_path):
         assert message in flat(result.stderr)
     result = invoke("--dataset", str(npz), "--noise", "0.1")
     assert result.exit_code == 2 and "apply to built-in data sets only" in result.stderr
+
+
+def test_divergence_exits_1_and_names_the_epoch():
+    result = invoke("--epochs", "5", "-q", "--optimizer", "gd", "--learning-rate", "1e300")
+    assert result.exit_code == 1
+    assert "Error: diverged at epoch 1; try a smaller --learning-rate" in result.stderr
+
+
+def test_ctrl_c_stops_the_run_and_still_reports_it():
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        report = run_json("--epochs", "1000000", "-q")
+    finally:
+        timer.cancel()
+    assert report["stopped"] is True
+    assert 0 < report["epochs"] < 1000000
+    assert report["costs"][-1]["epoch"] <= report["epochs"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 @pytest.mark.seed
