@@ -4,11 +4,13 @@ It imports nothing from the service, the worker or Redis, takes plain arguments 
 environment.
 """
 
+from trainer.checkpoint import Checkpoint
 from trainer.config import DecayConfig, OptimizerConfig, TrainConfig
 from trainer.data import DATASET_NAMES, check_arrays, load_builtin, split_validation
 from trainer.errors import CheckpointError, ConfigError, DataError, DivergedError, TrainerError
+from trainer.estimate import RunEstimate, estimate
 from trainer.network import accuracy, predict, predict_proba
-from trainer.train import Checkpoint, CostPoint, RunEstimate, Training, TrainResult, estimate, train
+from trainer.train import CostPoint, Training, TrainResult, train
 
 __all__ = [
     "DATASET_NAMES",

@@ -7,8 +7,11 @@ learning rate 0.0007, mini-batches of 64, 10000 epochs, shuffle seed 10, init se
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
+
+from trainer.errors import ConfigError
 
 OptimizerName = Literal["gd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]
 DecayName = Literal["none", "inverse_time", "fixed_interval"]
@@ -68,3 +71,26 @@ class TrainConfig:
     seed: int = 10
     init_seed: int = 3
     validation_fraction: float = 0.0
+
+
+def validate_config(config: TrainConfig) -> None:
+    """Raise ``ConfigError`` naming the first setting out of range."""
+    o = config.optimizer
+    checks = [
+        (o.learning_rate > 0 and math.isfinite(o.learning_rate), "optimizer.learning_rate must be > 0"),
+        (0 <= o.beta < 1, "optimizer.beta must be in [0, 1)"),
+        (0 <= o.beta1 < 1, "optimizer.beta1 must be in [0, 1)"),
+        (0 <= o.beta2 < 1, "optimizer.beta2 must be in [0, 1)"),
+        (o.epsilon > 0, "optimizer.epsilon must be > 0"),
+        (o.weight_decay >= 0, "optimizer.weight_decay must be >= 0"),
+        (len(config.layers) >= 1 and all(n >= 1 for n in config.layers), "layers must be sizes >= 1"),
+        (config.mini_batch_size is None or config.mini_batch_size >= 1, "mini_batch_size must be >= 1"),
+        (config.epochs >= 1, "epochs must be >= 1"),
+        (config.record_every >= 1, "record_every must be >= 1"),
+        (0 <= config.validation_fraction < 1, "validation_fraction must be in [0, 1)"),
+        (config.decay.decay_rate >= 0, "decay.decay_rate must be >= 0"),
+        (config.decay.time_interval >= 1, "decay.time_interval must be >= 1"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)

@@ -10,7 +10,6 @@ epoch. The cost is only computed on those epochs; the parameters are checked for
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from collections.abc import Callable
@@ -19,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from trainer.backprop import Backprop
-from trainer.config import TrainConfig
+from trainer.checkpoint import Checkpoint
+from trainer.config import TrainConfig, validate_config
 from trainer.data import check_arrays, split_validation
-from trainer.errors import CheckpointError, ConfigError, DivergedError
-from trainer.network import accuracy, initialize_parameters, layer_sizes, pack, parameter_count, unpack
+from trainer.errors import CheckpointError, DivergedError
+from trainer.network import accuracy, initialize_parameters, layer_sizes, pack, unpack
 from trainer.optimizers import make_optimizer
 from trainer.schedules import learning_rate_for_epoch
 
@@ -48,100 +48,6 @@ class TrainResult:
     steps: int
     seconds: float
     stopped: bool
-
-
-@dataclass
-class Checkpoint:
-    """A run's state between two epochs: resuming from it gives a bitwise equal end result.
-
-    ``parameters`` and the ``state`` vectors are in the trainer's flat layout (``trainer.network``).
-    """
-
-    epoch: int
-    step: int
-    parameters: np.ndarray
-    state: dict[str, np.ndarray]
-    layer_sizes: tuple[int, ...]
-    optimizer: str
-
-    def to_bytes(self) -> bytes:
-        """An ``.npz`` archive of plain arrays (loadable with ``allow_pickle=False``)."""
-        buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            epoch=np.int64(self.epoch),
-            step=np.int64(self.step),
-            parameters=self.parameters,
-            layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
-            optimizer=np.str_(self.optimizer),
-            **{f"state_{name}": vector for name, vector in self.state.items()},
-        )
-        return buffer.getvalue()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Checkpoint:
-        """The checkpoint written by ``to_bytes``; a damaged archive raises ``CheckpointError``."""
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-                return cls(
-                    epoch=int(archive["epoch"]),
-                    step=int(archive["step"]),
-                    parameters=archive["parameters"].copy(),
-                    state={
-                        k.removeprefix("state_"): archive[k].copy() for k in archive if k.startswith("state_")
-                    },
-                    layer_sizes=tuple(int(n) for n in archive["layer_sizes"]),
-                    optimizer=str(archive["optimizer"]),
-                )
-        except (OSError, ValueError, KeyError) as error:
-            raise CheckpointError(f"not a descent checkpoint: {error}") from error
-
-
-@dataclass(frozen=True)
-class RunEstimate:
-    """A run's size, known before it starts: parameter count, optimizer steps, floating-point
-    operations (about 6 per parameter per example per epoch) and peak memory in bytes."""
-
-    parameters: int
-    steps: int
-    flops: float
-    memory_bytes: int
-
-
-def validate_config(config: TrainConfig) -> None:
-    """Raise ``ConfigError`` naming the first setting out of range."""
-    o = config.optimizer
-    checks = [
-        (o.learning_rate > 0 and math.isfinite(o.learning_rate), "optimizer.learning_rate must be > 0"),
-        (0 <= o.beta < 1, "optimizer.beta must be in [0, 1)"),
-        (0 <= o.beta1 < 1, "optimizer.beta1 must be in [0, 1)"),
-        (0 <= o.beta2 < 1, "optimizer.beta2 must be in [0, 1)"),
-        (o.epsilon > 0, "optimizer.epsilon must be > 0"),
-        (o.weight_decay >= 0, "optimizer.weight_decay must be >= 0"),
-        (len(config.layers) >= 1 and all(n >= 1 for n in config.layers), "layers must be sizes >= 1"),
-        (config.mini_batch_size is None or config.mini_batch_size >= 1, "mini_batch_size must be >= 1"),
-        (config.epochs >= 1, "epochs must be >= 1"),
-        (config.record_every >= 1, "record_every must be >= 1"),
-        (0 <= config.validation_fraction < 1, "validation_fraction must be in [0, 1)"),
-        (config.decay.decay_rate >= 0, "decay.decay_rate must be >= 0"),
-        (config.decay.time_interval >= 1, "decay.time_interval must be >= 1"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message)
-
-
-def estimate(config: TrainConfig, n_features: int, n_examples: int) -> RunEstimate:
-    """The size of a run on ``n_examples`` examples of ``n_features`` features, before it starts."""
-    sizes = layer_sizes(n_features, config.layers)
-    n_train = n_examples - round(config.validation_fraction * n_examples)
-    batch = min(config.mini_batch_size or n_train, n_train) or 1
-    steps = config.epochs * math.ceil(n_train / batch)
-    n_params = parameter_count(sizes)
-    vectors = 3 + len(make_optimizer(config.optimizer).slots)  # parameters, gradient, scratch, state
-    activations = 3 * sum(n + 1 for n in sizes[1:]) * batch
-    memory = 8 * (2 * n_examples * (n_features + 1) + vectors * n_params + activations)
-    return RunEstimate(n_params, steps, 6.0 * n_params * n_train * config.epochs, memory)
 
 
 class Training:
