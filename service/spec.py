@@ -26,7 +26,7 @@ from service.errors import SpecRejected
 from trainer.config import DecayConfig, OptimizerConfig, TrainConfig
 from trainer.data import DATASET_NAMES, check_arrays, load_builtin
 from trainer.errors import DataError
-from trainer.train import estimate
+from trainer.estimate import estimate
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -37,7 +37,7 @@ MAX_SEED = 2**31 - 1
 class StrictModel(BaseModel):
     """Base of every spec model: strict types, unknown fields refused."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------------------------- optimizers
@@ -248,7 +248,10 @@ class TrainingSpec(StrictModel):
     """What to train: optimizer, data, network and schedule. Defaults reproduce the seed's Adam run."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, json_schema_extra={"examples": [SPEC_EXAMPLES["adam"]["value"]]}
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [SPEC_EXAMPLES["adam"]["value"]]},
     )
 
     optimizer: Optimizer = Field(default_factory=Adam)

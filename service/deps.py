@@ -1,0 +1,54 @@
+"""FastAPI dependencies as ``Annotated`` aliases; tests swap them with ``app.dependency_overrides``.
+
+The app built by ``service.main.create_app(settings)`` keeps its settings and Redis client on
+``app.state``; everything else is derived per request from those two.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from service.config import Settings
+from service.store import PUBLIC_OWNER, JobStore
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    return request.app.state.settings
+
+
+def get_redis(request: Request) -> Redis:
+    """The app's Redis client (a connection pool shared by all requests)."""
+    return request.app.state.redis
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+
+
+def get_store(redis: RedisDep, settings: SettingsDep) -> JobStore:
+    """The job store on the app's Redis."""
+    return JobStore(redis, settings)
+
+
+def get_queue(redis: RedisDep, settings: SettingsDep) -> Queue:
+    """The RQ queue workers listen on; job arguments are JSON, never pickle."""
+    return Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
+
+
+def get_owner() -> str:
+    """Who is asking: the owner of the jobs and datasets they create and may see.
+
+    Everyone is ``public`` until API keys exist (issue 6), which will derive the owner from the key.
+    """
+    return PUBLIC_OWNER
+
+
+StoreDep = Annotated[JobStore, Depends(get_store)]
+QueueDep = Annotated[Queue, Depends(get_queue)]
+OwnerDep = Annotated[str, Depends(get_owner)]

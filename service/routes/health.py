@@ -1,0 +1,42 @@
+"""Liveness (``/healthz``) and readiness (``/readyz``: Redis answers and a worker listens on the queue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from rq import Worker
+
+from service.deps import QueueDep, RedisDep
+from service.schemas import Health, Readiness
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="The process is up")
+def healthz() -> Health:
+    """Always 200 while the process serves requests."""
+    return Health()
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Redis is unreachable or no worker is alive."}},
+    summary="Ready to run jobs",
+)
+def readyz(redis: RedisDep, queue: QueueDep) -> Readiness | JSONResponse:
+    """200 when Redis answers PING and at least one RQ worker is alive on the queue; else 503 and why."""
+    try:
+        redis.ping()
+        workers = Worker.count(connection=redis, queue=queue)
+    except RedisError as exc:
+        return _unavailable(Readiness(status="unavailable", redis=False, workers=0, detail=f"Redis: {exc}"))
+    if workers == 0:
+        detail = f"no worker is listening on queue {queue.name!r}"
+        return _unavailable(Readiness(status="unavailable", redis=True, workers=0, detail=detail))
+    return Readiness(status="ready", redis=True, workers=workers)
+
+
+def _unavailable(body: Readiness) -> JSONResponse:
+    return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "2"})

@@ -1,0 +1,235 @@
+"""``/jobs``: submit a training spec, follow it, cancel it, fetch its model and predict with it."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import APIRouter, Body, Header, Query, Response, status
+from rq import Queue
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+
+from service.deps import OwnerDep, QueueDep, SettingsDep, StoreDep
+from service.errors import Conflict, NotFound, SpecRejected
+from service.schemas import (
+    CostPoint,
+    CostsPage,
+    ErrorBody,
+    JobList,
+    JobPublic,
+    JobStatus,
+    ModelPublic,
+    Prediction,
+    PredictRequest,
+    Progress,
+)
+from service.spec import SPEC_EXAMPLES, BuiltinDataset, InlineDataset, TrainingSpec, check_caps
+from service.store import CANCELED, FINISHED, QUEUED, JobRecord, JobStore, npz_to_arrays
+from trainer.network import predict, predict_proba
+
+RUN_JOB = "worker.tasks.run_job"
+NPZ_MEDIA_TYPE = "application/octet-stream"
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+NOT_FOUND = {404: {"model": ErrorBody, "description": "No job with that id."}}
+
+
+def _job(store: JobStore, job_id: str, owner: str) -> JobRecord:
+    record = store.get_job(job_id, owner=owner)
+    if record is None:
+        raise NotFound(f"no job with id {job_id!r}")
+    return record
+
+
+def _data_shape(spec: TrainingSpec, store: JobStore, owner: str) -> tuple[int, int]:
+    """``(n_features, n_examples)`` of the spec's data, without loading it."""
+    if isinstance(spec.dataset, BuiltinDataset | InlineDataset):
+        return spec.dataset.shape()
+    record = store.get_dataset(spec.dataset.id, owner=owner)
+    if record is None:
+        raise SpecRejected(("dataset", "id"), f"no dataset with id {spec.dataset.id!r}; upload it first")
+    return record.n_features, record.n_examples
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobPublic,
+    responses={422: {"model": ErrorBody, "description": "The spec is invalid or over a cap."}},
+    summary="Submit a training job",
+)
+def create_job(
+    spec: Annotated[TrainingSpec, Body(openapi_examples=SPEC_EXAMPLES)],
+    response: Response,
+    store: StoreDep,
+    queue: QueueDep,
+    settings: SettingsDep,
+    owner: OwnerDep,
+) -> JobPublic:
+    """Validate the spec against the caps, store the job as ``queued`` and enqueue it for a worker."""
+    check_caps(spec, settings, *_data_shape(spec, store, owner))
+    record = store.create_job(spec, owner=owner)
+    try:
+        queue.enqueue(
+            RUN_JOB,
+            record.id,
+            job_id=record.id,
+            result_ttl=settings.result_ttl_seconds,
+            failure_ttl=settings.result_ttl_seconds,
+            job_timeout=-1,
+            description=f"descent job {record.id}",
+        )
+    except Exception:
+        store.fail(record.id, "the job could not be queued")
+        raise
+    response.headers["Location"] = f"/jobs/{record.id}"
+    return JobPublic.of(record)
+
+
+@router.get("", response_model=JobList, summary="List jobs, newest first")
+def list_jobs(
+    store: StoreDep,
+    owner: OwnerDep,
+    status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> JobList:
+    """One page of jobs, optionally only those with one status."""
+    records, total = store.list_jobs(owner=owner, status=status_filter, offset=offset, limit=limit)
+    return JobList(items=[JobPublic.of(r) for r in records], total=total, offset=offset, limit=limit)
+
+
+@router.get("/{job_id}", response_model=JobPublic, responses=NOT_FOUND, summary="A job's status")
+def get_job(job_id: str, store: StoreDep, owner: OwnerDep) -> JobPublic:
+    """Status, spec, progress, timestamps, and the result or the error."""
+    return JobPublic.of(_job(store, job_id, owner))
+
+
+@router.get("/{job_id}/costs", response_model=CostsPage, responses=NOT_FOUND, summary="Cost history")
+def get_costs(
+    job_id: str,
+    store: StoreDep,
+    owner: OwnerDep,
+    since: Annotated[int, Query(ge=0, description="Only points with epoch > since.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> CostsPage:
+    """The points recorded after epoch ``since``, oldest first, with the job's status."""
+    record = _job(store, job_id, owner)
+    points = [
+        CostPoint(epoch=epoch, cost=cost if np.isfinite(cost) else None)
+        for epoch, cost in store.costs_since(job_id, since, limit)
+    ]
+    return CostsPage(
+        job_id=job_id,
+        status=record.status,  # type: ignore[arg-type]
+        progress=Progress(epoch=record.epoch, epochs=record.epochs),
+        since=since,
+        points=points,
+        next_since=points[-1].epoch if points else since,
+    )
+
+
+@router.delete(
+    "/{job_id}",
+    response_model=JobPublic,
+    responses={
+        **NOT_FOUND,
+        202: {"model": JobPublic, "description": "Running: the worker stops within a second."},
+        409: {"model": ErrorBody, "description": "The job already succeeded or failed."},
+    },
+    summary="Cancel a job",
+)
+def cancel_job(
+    job_id: str, response: Response, store: StoreDep, queue: QueueDep, owner: OwnerDep
+) -> JobPublic:
+    """A queued job is taken off the queue and never runs (200, ``canceled``); a running job is asked
+    to stop (202, ``cancel_requested``) and becomes ``canceled`` keeping its costs so far."""
+    record = _job(store, job_id, owner)
+    if record.status in FINISHED - {CANCELED}:
+        raise Conflict(f"job {job_id} already {record.status}")
+    if record.status != CANCELED:
+        store.request_cancel(job_id)
+    if record.status == QUEUED and store.mark_canceled(job_id):
+        _drop_from_queue(queue, job_id)
+    record = _job(store, job_id, owner)
+    if record.status not in FINISHED:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return JobPublic.of(record)
+
+
+def _drop_from_queue(queue: Queue, job_id: str) -> None:
+    """Take the RQ job off its queue (into RQ's canceled registry) so no worker picks it up."""
+    with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
+        Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer).cancel()
+    queue.remove(job_id)
+
+
+def _model_bytes(store: JobStore, job_id: str, owner: str) -> bytes:
+    record = _job(store, job_id, owner)
+    data = store.get_model_bytes(job_id)
+    if data is None:
+        raise Conflict(f"job {job_id} has no model: it is {record.status}")
+    return data
+
+
+@router.get(
+    "/{job_id}/model",
+    response_model=ModelPublic,
+    responses={
+        **NOT_FOUND,
+        200: {"content": {NPZ_MEDIA_TYPE: {}}, "description": "JSON, or an .npz with ?format=npz."},
+        409: {"model": ErrorBody, "description": "The job has no model yet."},
+    },
+    summary="The trained parameters",
+)
+def get_model(
+    job_id: str,
+    store: StoreDep,
+    owner: OwnerDep,
+    format: Annotated[Literal["json", "npz"] | None, Query(description="npz: a file download.")] = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> ModelPublic | Response:
+    """``W1, b1, … WL, bL`` as JSON, or the ``.npz`` file with ``?format=npz`` or
+    ``Accept: application/octet-stream``."""
+    data = _model_bytes(store, job_id, owner)
+    if format == "npz" or (format is None and NPZ_MEDIA_TYPE in (accept or "")):
+        return Response(
+            data,
+            media_type=NPZ_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{job_id}.npz"'},
+        )
+    parameters = npz_to_arrays(data)
+    depth = len(parameters) // 2
+    sizes = [int(parameters["W1"].shape[1])]
+    sizes += [int(parameters[f"W{layer}"].shape[0]) for layer in range(1, depth + 1)]
+    return ModelPublic(
+        job_id=job_id, layer_sizes=sizes, parameters={name: a.tolist() for name, a in parameters.items()}
+    )
+
+
+@router.post(
+    "/{job_id}/predict",
+    response_model=Prediction,
+    responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "The job has no model yet."}},
+    summary="Predict with the trained network",
+)
+def predict_with_model(
+    job_id: str, body: PredictRequest, store: StoreDep, owner: OwnerDep, settings: SettingsDep
+) -> Prediction:
+    """Probabilities (sigmoid outputs) and labels (probability > 0.5) for X, features × examples."""
+    parameters = npz_to_arrays(_model_bytes(store, job_id, owner))
+    n_features = int(parameters["W1"].shape[1])
+    widths = {len(row) for row in body.X}
+    if len(body.X) != n_features or len(widths) != 1 or 0 in widths:
+        raise SpecRejected(
+            ("X",), f"X must be {n_features} rows (features) of equal, non-zero length (examples)"
+        )
+    if n_features * widths.pop() > settings.max_inline_values:
+        raise SpecRejected(("X",), f"X has more than the cap of {settings.max_inline_values} numbers")
+    X = np.asarray(body.X, dtype=np.float64)
+    return Prediction(
+        probabilities=predict_proba(parameters, X)[0].tolist(), labels=predict(parameters, X)[0].tolist()
+    )

@@ -1,0 +1,188 @@
+"""Response models (and the predict request): what clients see, separate from the stored records.
+
+The request model of ``POST /jobs`` is ``service.spec.TrainingSpec``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.spec import TrainingSpec
+from service.store import DatasetRecord, JobRecord
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+
+
+def _time(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
+
+
+class Progress(BaseModel):
+    """Epochs completed of the epochs asked for."""
+
+    epoch: int
+    epochs: int
+
+
+class JobResult(BaseModel):
+    """A succeeded job's outcome."""
+
+    accuracy: float = Field(description="Accuracy on the training examples.")
+    validation_accuracy: float | None = Field(None, description="When validation_fraction > 0.")
+    final_cost: float | None = None
+    seconds: float | None = Field(None, description="Training time in the worker.")
+    epochs_completed: int | None = None
+    steps: int | None = None
+
+
+class JobPublic(BaseModel):
+    """A job as clients see it."""
+
+    id: str
+    status: JobStatus
+    spec: TrainingSpec
+    progress: Progress
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    updated_at: datetime
+    result: JobResult | None = None
+    error: str | None = Field(None, description="Why a failed job failed.")
+    cancel_requested: bool = False
+
+    @classmethod
+    def of(cls, record: JobRecord) -> JobPublic:
+        return cls(
+            id=record.id,
+            status=record.status,  # type: ignore[arg-type]
+            spec=TrainingSpec.model_validate(record.spec),
+            progress=Progress(epoch=record.epoch, epochs=record.epochs),
+            created_at=_time(record.created_at),  # type: ignore[arg-type]
+            started_at=_time(record.started_at),
+            finished_at=_time(record.finished_at),
+            updated_at=_time(record.updated_at),  # type: ignore[arg-type]
+            result=None if record.result is None else JobResult.model_validate(record.result),
+            error=record.error,
+            cancel_requested=record.cancel_requested,
+        )
+
+
+class JobList(BaseModel):
+    """One page of jobs, newest first."""
+
+    items: list[JobPublic]
+    total: int = Field(description="Jobs matching the filter, all pages.")
+    offset: int
+    limit: int
+
+
+class CostPoint(BaseModel):
+    """The mean cost over epoch ``epoch`` (epochs count from 1); null if it was not finite."""
+
+    epoch: int
+    cost: float | None
+
+
+class CostsPage(BaseModel):
+    """Cost points recorded after epoch ``since``, and the job's status so a poller knows when to stop."""
+
+    job_id: str
+    status: JobStatus
+    progress: Progress
+    since: int
+    points: list[CostPoint]
+    next_since: int = Field(description="Pass as ?since= to get only newer points.")
+
+
+class ModelPublic(BaseModel):
+    """A trained network: ``W{l}`` has shape (n[l], n[l-1]), ``b{l}`` (n[l], 1)."""
+
+    job_id: str
+    layer_sizes: list[int] = Field(description="n[0] (features), hidden sizes…, 1")
+    parameters: dict[str, list[list[float]]]
+
+
+class PredictRequest(BaseModel):
+    """Inputs in the training layout: features × examples."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [{"X": [[0.5, -1.0], [0.25, 0.8]]}]},
+    )
+
+    X: list[list[float]] = Field(min_length=1, description="X[i][j] is feature i of example j.")
+
+
+class Prediction(BaseModel):
+    """One probability and one 0/1 label (probability > 0.5) per example."""
+
+    probabilities: list[float]
+    labels: list[int]
+
+
+class DatasetSummary(BaseModel):
+    """Class counts and per-feature statistics."""
+
+    positives: int
+    negatives: int
+    feature_mean: list[float]
+    feature_std: list[float]
+    feature_min: list[float]
+    feature_max: list[float]
+
+
+class DatasetPublic(BaseModel):
+    """An uploaded dataset; train on it with ``{"dataset": {"id": ...}}``."""
+
+    id: str
+    filename: str
+    format: Literal["csv", "npy", "npz"]
+    n_features: int
+    n_examples: int
+    created_at: datetime
+    summary: DatasetSummary
+
+    @classmethod
+    def of(cls, record: DatasetRecord) -> DatasetPublic:
+        return cls(
+            id=record.id,
+            filename=record.filename,
+            format=record.format,  # type: ignore[arg-type]
+            n_features=record.n_features,
+            n_examples=record.n_examples,
+            created_at=_time(record.created_at),  # type: ignore[arg-type]
+            summary=DatasetSummary.model_validate(record.summary),
+        )
+
+
+class DatasetList(BaseModel):
+    """One page of datasets, newest first."""
+
+    items: list[DatasetPublic]
+    total: int
+    offset: int
+    limit: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    """Ready when Redis answers and at least one worker listens on the queue."""
+
+    status: Literal["ready", "unavailable"]
+    redis: bool
+    workers: int
+    detail: str | None = Field(None, description="Why the service is not ready.")
+
+
+class ErrorBody(BaseModel):
+    """Every error: a message, or for 422 a list of ``{"loc", "msg", "type"}`` naming the field."""
+
+    detail: str | list[dict]
