@@ -1,0 +1,45 @@
+"""Cost-history plots with matplotlib (the Agg backend: no display needed), as SVG or PNG bytes.
+
+One line per run, cost against epoch, as the course compares gd, momentum and Adam.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
+
+PlotFormat = Literal["svg", "png"]
+MEDIA_TYPES: dict[str, str] = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def cost_plot(
+    series: Mapping[str, Sequence[tuple[int, float]]],
+    *,
+    title: str = "Cost per epoch",
+    log_scale: bool = False,
+    fmt: PlotFormat = "svg",
+) -> bytes:
+    """Draw each ``label -> [(epoch, cost), ...]`` as a line and return the image bytes in ``fmt``."""
+    figure = Figure(figsize=(7, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    for label, points in series.items():
+        epochs = [epoch for epoch, _ in points]
+        costs = [cost for _, cost in points]
+        axes.plot(epochs, costs, label=label, linewidth=1.4)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("cost (mean binary cross-entropy)")
+    axes.set_title(title)
+    if log_scale:
+        axes.set_yscale("log")
+    axes.grid(alpha=0.3)
+    if series:
+        axes.legend()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, dpi=110)
+    return buffer.getvalue()
