@@ -3,7 +3,8 @@
 Defaults are ``TrainConfig()``'s (moons, hidden layers 5,2, Adam at 0.0007, mini-batches of 64, 10000
 epochs). A progress bar goes to stderr (``--quiet`` hides it); ``--json`` prints one JSON object on stdout
 (accuracy, validation_accuracy when a split is asked for, final_cost, costs, seconds, epochs, steps,
-optimizer, stopped, config, dataset). ``--output FILE.npz`` saves ``W1, b1 ... WL, bL`` with ``np.savez``.
+optimizer, stopped, config, dataset). ``--output FILE.npz`` saves ``W1, b1 ... WL, bL`` with ``np.savez``;
+``--plot FILE.svg|png`` draws the cost history.
 Ctrl-C stops the run after the current step and still reports it; a second Ctrl-C aborts.
 Bad input exits with status 2 and a one-line message, a diverged run with status 1.
 """
@@ -186,6 +187,17 @@ def _summary(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _save_plot(path: Path, optimizer: str, dataset: str, result: TrainResult) -> None:
+    from service.plots import cost_plot  # matplotlib loads only when a plot is asked for
+
+    points = [(point.epoch, point.cost) for point in result.costs]
+    image = cost_plot({optimizer: points}, title=f"{optimizer} on {dataset}", fmt=path.suffix[1:].lower())
+    try:
+        path.write_bytes(image)
+    except OSError as error:
+        raise _fail(f"cannot write {path}: {error}", code=1) from None
+
+
 def _opt(text: str, panel: str = "Optimizer", *names: str, **bounds: float) -> typer.models.OptionInfo:
     return typer.Option(*names, help=text, rich_help_panel=panel, **bounds)
 
@@ -224,9 +236,12 @@ def train(
     record_every: Annotated[int, _opt("Epochs between cost points.", "Output", min=1)] = _RUN.record_every,
     json_output: Annotated[bool, _opt("Print one JSON object on stdout.", "Output", "--json")] = False,
     output: Annotated[Path | None, _opt("Save W1, b1 ... WL, bL to this .npz file.", "Output")] = None,
+    plot: Annotated[Path | None, _opt("Draw the cost history to this .svg or .png file.", "Output")] = None,
     quiet: Annotated[bool, _opt("No progress bar.", "Output", "--quiet", "-q")] = False,
 ) -> None:
     """Train one network in-process; the defaults are the course's seed job (Adam on 300 moons)."""
+    if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
+        raise typer.BadParameter(f"expected a .svg or .png file; got {plot}", param_hint="--plot")
     config = TrainConfig(
         layers=parse_layers(layers),
         optimizer=OptimizerConfig(name=optimizer, learning_rate=learning_rate, beta=beta, beta1=beta1,
@@ -251,6 +266,8 @@ def train(
                 np.savez(file, **result.parameters)
         except OSError as error:
             raise _fail(f"cannot write {output}: {error}", code=1) from None
+    if plot is not None:
+        _save_plot(plot, config.optimizer.name, dataset, result)
     typer.echo(json.dumps(report) if json_output else _summary(report))
     if output is not None and not json_output:
         typer.echo(f"parameters saved to {output}")

@@ -85,6 +85,24 @@ def test_output_saves_the_parameters(tmp_path):
     assert report["dataset"]["examples"] == 400
 
 
+@pytest.mark.parametrize("suffix", ["svg", "png"])
+def test_plot_draws_the_cost_history(tmp_path, suffix):
+    path = tmp_path / f"costs.{suffix}"
+    run_json("--epochs", "20", "--record-every", "5", "--plot", str(path), "-q")
+    image = path.read_bytes()
+    if suffix == "svg":
+        assert b"<svg" in image
+        assert b"adam on moons" in image
+    else:
+        assert image.startswith(b"\x89PNG")
+
+
+def test_plot_refuses_other_formats(tmp_path):
+    result = invoke("--epochs", "2", "--plot", str(tmp_path / "costs.pdf"))
+    assert result.exit_code == 2
+    assert ".svg or .png" in flat(result.output)
+
+
 def test_data_files(tmp_path):
     X, Y = load_builtin("blobs", n_samples=60)
     npz = tmp_path / "data.npz"
