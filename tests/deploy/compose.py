@@ -56,6 +56,14 @@ def interpolate(node: Any, env: Mapping[str, str]) -> Any:
     return node
 
 
+def duration_seconds(duration: str) -> float:
+    """A compose duration such as ``60s``, ``1m30s`` or ``1h`` in seconds."""
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", duration)
+    assert parts and duration, f"not a duration: {duration!r}"
+    hours, minutes, seconds = (float(part or 0) for part in parts.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
 def environment(service: Mapping[str, Any]) -> dict[str, str]:
     """A service's ``environment`` as a dict, whether written as a mapping or as a list of ``KEY=VALUE``."""
     env = service.get("environment") or {}

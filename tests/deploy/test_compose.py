@@ -12,6 +12,7 @@ from pydantic import AliasChoices
 from service.config import Settings
 from tests.deploy.compose import (
     ENV_EXAMPLE,
+    duration_seconds,
     image_env,
     interpolate,
     load_compose,
@@ -147,9 +148,7 @@ def test_workers_scale(services: dict) -> None:
 
 
 def test_worker_stop_grace_period_is_long_enough(services: dict) -> None:
-    period = services["worker"]["stop_grace_period"]
-    units = {"s": 1, "m": 60}
-    seconds = int(period[:-1]) * units[period[-1]]
+    seconds = duration_seconds(services["worker"]["stop_grace_period"])
     assert seconds >= 30, "Docker's default of 10 s is too short to finish or checkpoint a job"
 
 

@@ -38,7 +38,10 @@ def _lint(path: Path) -> list[dict]:
     """hadolint's findings at every level (error, warning, info, style)."""
     run = subprocess.run(
         [_hadolint(), "--no-color", "--format", "json", "--failure-threshold", "style", str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert run.stdout.strip(), f"hadolint printed nothing: {run.stderr}"
     return json.loads(run.stdout)
@@ -150,4 +153,3 @@ def test_default_command_is_the_api_only() -> None:
     env = image_env()
     assert env["DESCENT_WORKERS"] == "0", "workers run as their own containers"
     assert env["DESCENT_HOST"] == "0.0.0.0"
-
