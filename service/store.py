@@ -326,6 +326,10 @@ class JobStore:
                 pipe.hset(self.job_key(job_id), mapping={"epoch": epoch, "updated_at": repr(time.time())})
             pipe.execute()
 
+    def drop_costs_after(self, job_id: str, epoch: int) -> None:
+        """Remove points after ``epoch``: a job resumed from a checkpoint at ``epoch`` records them again."""
+        self.redis.zremrangebyscore(self.job_key(job_id, "costs"), f"({epoch}", "+inf")
+
     def costs_since(self, job_id: str, since: int = 0, limit: int | None = None) -> list[tuple[int, float]]:
         """Points with epoch > ``since``, oldest first, at most ``limit`` of them."""
         members = self.redis.zrangebyscore(

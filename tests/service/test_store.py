@@ -102,3 +102,10 @@ def test_missing_uploaded_dataset_is_a_data_error(store: JobStore) -> None:
 
     with pytest.raises(DataError, match="does not exist"):
         store.training_data(TrainingSpec.model_validate({"dataset": {"id": "nope"}}))
+
+
+def test_drop_costs_after(store: JobStore) -> None:
+    job = store.create_job(TrainingSpec())
+    store.append_costs(job.id, [(1, 0.7), (101, 0.6), (201, 0.5)])
+    store.drop_costs_after(job.id, 101)
+    assert store.costs_since(job.id, 0) == [(1, 0.7), (101, 0.6)]
