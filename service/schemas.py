@@ -13,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.spec import TrainingSpec
 from service.store import DatasetRecord, JobRecord
 
+MAX_OFFSET = 10**9
+"""Largest ``offset`` a listing accepts."""
+MAX_EPOCH = 2**53
+"""Largest ``since`` of a costs query (epochs are exact as Redis scores up to here)."""
+
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 

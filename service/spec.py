@@ -3,7 +3,8 @@
 Every field defaults to the seed's job (moons, hidden layers ``[5, 2]``, Adam with learning rate 0.0007,
 mini-batches of 64, 10000 epochs, seeds 10 and 3), so ``{"optimizer": {"name": "adam"}}`` reproduces the
 seed's Adam run. Types are strict (``"5"`` is not an int, ``5.0`` is not an int) and unknown fields are
-refused everywhere, so a typo is a 422 that names the field rather than a silently ignored setting.
+refused everywhere, so a typo is a 422 that names the field rather than a silently ignored setting
+(an integral float such as ``5.0`` counts as an int, as in JSON Schema).
 
 * ``optimizer`` is a union discriminated on ``name``; each optimizer has only its own fields.
 * ``dataset`` is one of ``{"name": builtin, "n_samples", "noise", "seed"}``, ``{"id": uploaded}`` or inline
@@ -20,7 +21,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from service.errors import SpecRejected
 from trainer.config import DecayConfig, OptimizerConfig, TrainConfig
@@ -32,6 +33,15 @@ if TYPE_CHECKING:
     from service.config import Settings
 
 MAX_SEED = 2**31 - 1
+
+
+def _integral_float_to_int(value: Any) -> Any:
+    """``5.0`` → ``5``: JSON Schema counts a number with no fractional part as an integer."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Int = Annotated[int, BeforeValidator(_integral_float_to_int)]
+"""A strict int ("5", true and 5.5 are refused) that also takes 5.0."""
 
 
 class StrictModel(BaseModel):
@@ -117,9 +127,9 @@ class BuiltinDataset(StrictModel):
     """A generated set; unset fields take the generator's defaults (the seed's moons)."""
 
     name: Literal["moons", "circles", "blobs", "flower"] = "moons"
-    n_samples: int | None = Field(default=None, ge=2, le=1_000_000)
+    n_samples: Int | None = Field(default=None, ge=2, le=1_000_000)
     noise: float | None = Field(default=None, ge=0, le=10)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    seed: Int | None = Field(default=None, ge=0, le=MAX_SEED)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Generate X (n_x, m) and Y (1, m)."""
@@ -195,7 +205,7 @@ class Decay(StrictModel):
 
     name: Literal["none", "inverse_time", "fixed_interval"] = "none"
     decay_rate: float = Field(default=1.0, ge=0)
-    time_interval: int = Field(default=1000, ge=1)
+    time_interval: Int = Field(default=1000, ge=1)
 
 
 def _seed_example(optimizer: dict[str, Any]) -> dict[str, Any]:
@@ -256,16 +266,16 @@ class TrainingSpec(StrictModel):
 
     optimizer: Optimizer = Field(default_factory=Adam)
     dataset: Dataset = Field(default_factory=BuiltinDataset)
-    layers: list[Annotated[int, Field(ge=1)]] = Field(
+    layers: list[Annotated[Int, Field(ge=1)]] = Field(
         default_factory=lambda: [5, 2], min_length=1, description="Hidden layer sizes."
     )
-    mini_batch_size: Annotated[int, Field(ge=1)] | Literal["full"] = Field(
+    mini_batch_size: Annotated[Int, Field(ge=1)] | Literal["full"] = Field(
         default=64, description='Examples per step; "full" is batch gradient descent.'
     )
-    epochs: int = Field(default=10000, ge=1)
-    record_every: int = Field(default=100, ge=1, description="A cost point every this many epochs.")
-    seed: int = Field(default=10, ge=0, le=MAX_SEED, description="Shuffle seed; epoch k uses seed + k.")
-    init_seed: int = Field(default=3, ge=0, le=MAX_SEED, description="He initialisation seed.")
+    epochs: Int = Field(default=10000, ge=1)
+    record_every: Int = Field(default=100, ge=1, description="A cost point every this many epochs.")
+    seed: Int = Field(default=10, ge=0, le=MAX_SEED, description="Shuffle seed; epoch k uses seed + k.")
+    init_seed: Int = Field(default=3, ge=0, le=MAX_SEED, description="He initialisation seed.")
     decay: Decay = Field(default_factory=Decay)
     validation_fraction: float = Field(default=0.0, ge=0, lt=1, description="Share held out for validation.")
 

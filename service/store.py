@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -62,6 +63,7 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded",
 STATUSES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
 FINISHED: frozenset[str] = frozenset({SUCCEEDED, FAILED, CANCELED})
 PUBLIC_OWNER = "public"
+_ID = re.compile(r"[0-9a-f]{32}")
 
 # KEYS: job hash, then the job's other keys (TTL'd with it). ARGV: new status, allowed old statuses
 # (comma-separated), owner-index prefix, TTL seconds (0: keep while active), then field/value pairs.
@@ -201,6 +203,8 @@ class JobStore:
 
     def get_job(self, job_id: str, owner: str | None = None) -> JobRecord | None:
         """The job, or None if unknown, expired, or (``owner`` given) someone else's."""
+        if not _ID.fullmatch(job_id):
+            return None
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self.job_key(job_id))
             pipe.exists(self.job_key(job_id, "cancel"))
@@ -400,6 +404,8 @@ class JobStore:
 
     def get_dataset(self, dataset_id: str, owner: str | None = None) -> DatasetRecord | None:
         """The dataset's metadata, or None if unknown or (``owner`` given) someone else's."""
+        if not _ID.fullmatch(dataset_id):
+            return None
         raw = self.redis.hgetall(self._dataset_key(dataset_id))
         if not raw or (owner is not None and _text(raw, "owner") != owner):
             return None

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from service.deps import OwnerDep, SettingsDep, StoreDep
 from service.errors import NotFound, PayloadTooLarge, Unprocessable
-from service.schemas import DatasetList, DatasetPublic, ErrorBody
+from service.schemas import MAX_OFFSET, DatasetList, DatasetPublic, ErrorBody
 from service.uploads import parse_upload, summarize, upload_format
 from trainer.errors import DataError
 
@@ -70,7 +70,7 @@ def upload_dataset(
 def list_datasets(
     store: StoreDep,
     owner: OwnerDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> DatasetList:
     """One page of uploaded datasets."""

@@ -14,6 +14,8 @@ from rq.job import Job
 from service.deps import OwnerDep, QueueDep, SettingsDep, StoreDep
 from service.errors import Conflict, NotFound, SpecRejected
 from service.schemas import (
+    MAX_EPOCH,
+    MAX_OFFSET,
     CostPoint,
     CostsPage,
     ErrorBody,
@@ -94,7 +96,7 @@ def list_jobs(
     store: StoreDep,
     owner: OwnerDep,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JobList:
     """One page of jobs, optionally only those with one status."""
@@ -113,7 +115,7 @@ def get_costs(
     job_id: str,
     store: StoreDep,
     owner: OwnerDep,
-    since: Annotated[int, Query(ge=0, description="Only points with epoch > since.")] = 0,
+    since: Annotated[int, Query(ge=0, le=MAX_EPOCH, description="Only points with epoch > since.")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> CostsPage:
     """The points recorded after epoch ``since``, oldest first, with the job's status."""

@@ -59,7 +59,7 @@ def test_readyz_needs_a_worker(client: TestClient, queue: Queue) -> None:
 def test_redis_down_is_503_not_500(settings: Settings) -> None:
     down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
     with TestClient(create_app(down), raise_server_exceptions=False) as client:
-        for method, path in (("GET", "/jobs"), ("POST", "/jobs"), ("GET", "/jobs/abc")):
+        for method, path in (("GET", "/jobs"), ("POST", "/jobs"), ("GET", "/jobs/" + "a" * 32)):
             response = client.request(method, path, json={} if method == "POST" else None)
             assert response.status_code == 503, (path, response.text)
             assert "Redis" in response.json()["detail"] and response.headers["retry-after"]

@@ -13,7 +13,8 @@ from trainer.config import OptimizerConfig, TrainConfig
 MALFORMED = [
     ({"optimiser": {"name": "adam"}}, "optimiser", "Extra inputs"),
     ({"epochs": "5"}, "epochs", "valid integer"),
-    ({"epochs": 5.0}, "epochs", "valid integer"),
+    ({"epochs": 5.5}, "epochs", "valid integer"),
+    ({"epochs": True}, "epochs", "valid integer"),
     ({"layers": [5, "2"]}, "layers", "valid integer"),
     ({"optimizer": {"name": "adam", "epsilon_inside_sqrt": "yes"}}, "epsilon_inside_sqrt", "boolean"),
     ({"optimizer": {"name": "gd", "learning_rate": 0}}, "learning_rate", "greater than 0"),
@@ -120,6 +121,11 @@ def test_seed_examples_reproduce_the_seed_config(name: str) -> None:
 def test_every_optimizer_example_is_valid() -> None:
     names = {TrainingSpec.model_validate(e["value"]).optimizer.name for e in SPEC_EXAMPLES.values()}
     assert names == {"gd", "momentum", "nesterov", "rmsprop", "adam", "adamw"}
+
+
+def test_integral_floats_are_ints() -> None:
+    spec = TrainingSpec.model_validate({"epochs": 5.0, "layers": [4.0, 2]})
+    assert spec.epochs == 5 and isinstance(spec.epochs, int) and spec.layers == [4, 2]
 
 
 def test_full_batch_and_decay_map_to_the_trainer() -> None:
