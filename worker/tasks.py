@@ -97,15 +97,10 @@ def _prepare(store: JobStore, job_id: str) -> Training:
         except CheckpointError as exc:
             log.warning("job %s: checkpoint ignored (%s); starting over", job_id, exc)
         else:
-            _drop_costs_after(store, job_id, training.epoch)
+            store.drop_costs_after(job_id, training.epoch)
             return training
-    _drop_costs_after(store, job_id, 0)
+    store.drop_costs_after(job_id, 0)
     return Training(X, Y, config)
-
-
-def _drop_costs_after(store: JobStore, job_id: str, epoch: int) -> None:
-    """Remove cost points after ``epoch``: a resumed run records them again."""
-    store.redis.zremrangebyscore(store.job_key(job_id, "costs"), f"({epoch}", "+inf")
 
 
 def _train(store: JobStore, queue: Queue, job_id: str, training: Training) -> str:
