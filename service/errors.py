@@ -85,6 +85,20 @@ def _validation_detail(errors: Sequence[dict]) -> list[dict]:
     return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every documented method at this path (Starlette's 405 names only the first matching route's)."""
+    segments = request.url.path.rstrip("/").split("/")
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        parts = template.rstrip("/").split("/")
+        if len(parts) == len(segments) and all(
+            part == segment or (part.startswith("{") and segment != "")
+            for part, segment in zip(parts, segments, strict=True)
+        ):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every exception the service knows to its HTTP response."""
 
@@ -101,8 +115,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return _json(422, _validation_detail(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _json(exc.status_code, exc.detail, getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return _json(exc.status_code, exc.detail, headers)
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)

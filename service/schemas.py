@@ -191,3 +191,8 @@ class ErrorBody(BaseModel):
     """Every error: a message, or for 422 a list of ``{"loc", "msg", "type"}`` naming the field."""
 
     detail: str | list[dict]
+
+
+BAD_BODY: dict[int | str, dict] = {
+    400: {"model": ErrorBody, "description": "The body cannot be parsed (broken JSON or multipart)."}
+}

@@ -1,6 +1,6 @@
 """Parsing of uploaded datasets into the trainer's layout, and their summary.
 
-Accepted files (the format comes from the file name's extension):
+Accepted files (the format comes from the file name's extension, or else from the content):
 
 * ``.csv``  one example per row, numbers separated by commas, the LAST column is the 0/1 label; an optional
   header row is skipped.
@@ -26,12 +26,17 @@ from trainer.errors import DataError
 FORMATS = ("csv", "npy", "npz")
 
 
-def upload_format(filename: str) -> str:
-    """``csv``, ``npy`` or ``npz`` from the file name; DataError for anything else."""
+def upload_format(filename: str, data: bytes) -> str:
+    """``csv``, ``npy`` or ``npz``: the file name's extension if it is one of these, else the content's
+    magic bytes (``\\x93NUMPY`` for .npy, a zip header for .npz), else CSV."""
     suffix = PurePath(filename or "").suffix.lower().lstrip(".")
-    if suffix not in FORMATS:
-        raise DataError(f"unsupported file type {suffix or '(none)'!r}: upload a .csv, .npy or .npz file")
-    return suffix
+    if suffix in FORMATS:
+        return suffix
+    if data.startswith(b"\x93NUMPY"):
+        return "npy"
+    if data.startswith(b"PK\x03\x04"):
+        return "npz"
+    return "csv"
 
 
 def _rows_to_arrays(table: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:

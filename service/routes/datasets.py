@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from service.deps import OwnerDep, SettingsDep, StoreDep
 from service.errors import NotFound, PayloadTooLarge, Unprocessable
-from service.schemas import MAX_OFFSET, DatasetList, DatasetPublic, ErrorBody
+from service.schemas import BAD_BODY, MAX_OFFSET, DatasetList, DatasetPublic, ErrorBody
 from service.uploads import parse_upload, summarize, upload_format
 from trainer.errors import DataError
 
@@ -33,6 +33,7 @@ def _read_capped(upload: UploadFile, cap: int) -> bytes:
     status_code=status.HTTP_201_CREATED,
     response_model=DatasetPublic,
     responses={
+        **BAD_BODY,
         413: {"model": ErrorBody, "description": "The file is over the upload cap."},
         422: {"model": ErrorBody, "description": "The file cannot be trained on; the message says why."},
     },
@@ -55,7 +56,7 @@ def upload_dataset(
     filename = file.filename or ""
     data = _read_capped(file, settings.max_upload_bytes)
     try:
-        source_format = upload_format(filename)
+        source_format = upload_format(filename, data)
         X, Y = parse_upload(data, source_format)
     except DataError as exc:
         raise Unprocessable(str(exc)) from None

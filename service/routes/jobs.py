@@ -14,6 +14,7 @@ from rq.job import Job
 from service.deps import OwnerDep, QueueDep, SettingsDep, StoreDep
 from service.errors import Conflict, NotFound, SpecRejected
 from service.schemas import (
+    BAD_BODY,
     MAX_EPOCH,
     MAX_OFFSET,
     CostPoint,
@@ -60,7 +61,7 @@ def _data_shape(spec: TrainingSpec, store: JobStore, owner: str) -> tuple[int, i
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobPublic,
-    responses={422: {"model": ErrorBody, "description": "The spec is invalid or over a cap."}},
+    responses={**BAD_BODY, 422: {"model": ErrorBody, "description": "The spec is invalid or over a cap."}},
     summary="Submit a training job",
 )
 def create_job(
@@ -215,7 +216,11 @@ def get_model(
 @router.post(
     "/{job_id}/predict",
     response_model=Prediction,
-    responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "The job has no model yet."}},
+    responses={
+        **BAD_BODY,
+        **NOT_FOUND,
+        409: {"model": ErrorBody, "description": "The job has no model yet."},
+    },
     summary="Predict with the trained network",
 )
 def predict_with_model(

@@ -66,3 +66,9 @@ def test_redis_down_is_503_not_500(settings: Settings) -> None:
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["redis"] is False
         assert client.get("/healthz").status_code == 200
+
+
+def test_405_lists_every_allowed_method(client: TestClient) -> None:
+    response = client.request("PUT", "/jobs")
+    assert response.status_code == 405 and response.headers["allow"] == "GET, POST"
+    assert client.request("PATCH", "/jobs/" + "a" * 32).headers["allow"] == "DELETE, GET"

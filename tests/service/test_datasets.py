@@ -61,7 +61,7 @@ def test_upload_gives_shape_and_summary(
 
 
 BAD = [
-    ("data.txt", b"1,2,0\n", "unsupported file type"),
+    ("data.bin", b"\xff\xfe\x00binary", "not UTF-8"),
     ("data.csv", b"1,2,0\n3,4,2\n", "labels must be 0 or 1"),
     ("data.csv", b"a,b,c\nx,y,z\n", "numbers separated by commas"),
     ("data.csv", b"1,2,0\n3,nan,1\n", "NaN"),
@@ -80,6 +80,12 @@ def test_bad_file_is_422_saying_why(client: TestClient, name: str, data: bytes, 
     response = upload(client, name, data)
     assert response.status_code == 422, response.text
     assert words in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("name", "data", "fmt"), [("upload", d, f) for _, d, f in GOOD])
+def test_format_is_sniffed_without_an_extension(client: TestClient, name: str, data: bytes, fmt: str) -> None:
+    response = upload(client, name, data)
+    assert response.status_code == 201 and response.json()["format"] == fmt
 
 
 def test_over_the_upload_cap_is_413(settings: Settings, redis_client) -> None:
