@@ -39,6 +39,7 @@ from tests.deploy.compose import (
     interpolate,
     load_compose,
 )
+from tests.deploy.runtime import runtime_only_env
 from tests.servers import free_port, redis_executable, wait_for_ping
 
 pytestmark = pytest.mark.e2e
@@ -171,12 +172,14 @@ class Deployment:
 
 
 def _base_env(folder: Path) -> dict[str, str]:
-    """What a container starts from before the image's ENV: PATH with the image's venv first, a HOME."""
+    """What a container starts from before the image's ENV: PATH with the image's venv first, a HOME, and
+    only the distributions the image installs importable."""
     venv_bin = str(Path(sys.executable).parent)
     return {
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(folder),
         "LANG": "C.UTF-8",
+        **runtime_only_env(),
     }
 
 

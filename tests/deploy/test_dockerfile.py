@@ -20,6 +20,7 @@ from tests.deploy.compose import (
     image_env,
     image_healthcheck,
 )
+from tests.deploy.runtime import runtime_only_env
 
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 BUILD_TOOLS = ("apt-get", "apk ", "gcc", "build-essential", "make ", "git ")
@@ -153,3 +154,33 @@ def test_default_command_is_the_api_only() -> None:
     env = image_env()
     assert env["DESCENT_WORKERS"] == "0", "workers run as their own containers"
     assert env["DESCENT_HOST"] == "0.0.0.0"
+
+
+def _run_runtime_only(tmp_path: Path, *command: str) -> subprocess.CompletedProcess:
+    """``command`` from the venv's bin, in an empty folder, seeing only the image's distributions."""
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), **runtime_only_env()}
+    argv = [shutil.which(command[0], path=env["PATH"]) or command[0], *command[1:]]
+    return subprocess.run(
+        argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("descent", "--help"),
+        ("descent", "worker", "--help"),
+        ("python", "-c", "import service.main, worker.tasks; service.main.create_app()"),
+    ],
+    ids=["descent", "descent-worker", "app-and-job"],
+)
+def test_runs_with_the_runtime_dependencies_alone(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """The image has [project.dependencies] only: no module may need a dev extra (pytest, httpx, ...)."""
+    run = _run_runtime_only(tmp_path, *command)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_dev_packages_are_hidden_from_those_runs(tmp_path: Path) -> None:
+    """The check above has teeth: a dev-only package does not import under it."""
+    run = _run_runtime_only(tmp_path, "python", "-c", "import pytest")
+    assert run.returncode != 0 and "not a runtime dependency" in run.stderr
