@@ -1,0 +1,78 @@
+"""`descent serve` with no REDIS_URL: embedded Redis, API and a worker, a job, a clean Ctrl-C, data kept."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.e2e.helpers import follow_costs, job, submit, wait_for
+from tests.servers import free_port
+
+pytestmark = pytest.mark.e2e
+
+STOP_DEADLINE_SECONDS = 15
+
+
+def start_serve(port: int, data_dir: Path, log: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DESCENT_REDIS_URL")}
+    command = [sys.executable, "-m", "descent", "serve", "--port", str(port), "--workers", "1",
+               "--data-dir", str(data_dir), "--no-access-log"]
+    with open(log, "ab") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def interrupt(process: subprocess.Popen) -> int:
+    """Ctrl-C: SIGINT, and the exit code within the deadline."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(STOP_DEADLINE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"descent serve still runs {STOP_DEADLINE_SECONDS} s after SIGINT") from None
+
+
+def test_serve_runs_a_job_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> None:
+    port, data_dir, log = free_port(), tmp_path / "data", tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    serve = start_serve(port, data_dir, log)
+    try:
+        wait_for(lambda: ready(url), 60, "/readyz to answer 200")
+        output = log.read_text()
+        assert f"http://127.0.0.1:{port}/docs" in output
+        redis_url = re.search(r"embedded Redis at (redis://\S+)", output).group(1)
+        with httpx.Client(base_url=url, timeout=10) as client:
+            job_id = submit(client, {"optimizer": {"name": "adam"}, "epochs": 200, "record_every": 50})
+            points, status, _ = follow_costs(client, job_id, timeout=30)
+        assert status == "succeeded"
+        assert [p["epoch"] for p in points] == [1, 51, 101, 151, 200]
+    finally:
+        code = interrupt(serve)
+    assert code == 0, log.read_text()
+    with pytest.raises(redis.ConnectionError):  # the embedded Redis stopped with it
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    assert (data_dir / "appendonly.aof").stat().st_size > 0
+
+    again = start_serve(port, data_dir, log)  # the same folder: the job is still there
+    try:
+        wait_for(lambda: ready(url), 60, "/readyz after a restart")
+        with httpx.Client(base_url=url, timeout=10) as client:
+            body = job(client, job_id)
+            assert body["status"] == "succeeded"
+            assert client.get(f"/jobs/{job_id}/model").status_code == 200
+    finally:
+        assert interrupt(again) == 0
