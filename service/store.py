@@ -34,7 +34,8 @@ What the worker (``worker.tasks.run_job(job_id)``) must do, through this class o
    gone); train with ``spec.to_train_config()``.
 3. While training: ``append_costs(job_id, points, epoch=...)`` in batches (at most ~10 flushes a second;
    it also records progress), and ``cancel_requested(job_id)`` from ``should_stop`` (throttled, e.g. at
-   most every 0.1 s). ``save_checkpoint`` every few seconds is optional (resume, issue 6).
+   most every 0.1 s). ``save_checkpoint`` every few seconds lets a lost job resume; a job resumed from a
+   checkpoint at epoch E calls ``drop_costs_after(job_id, E)`` before training on.
 4. At the end exactly one of: ``succeed(job_id, result, parameters)`` with ``result`` =
    ``{"accuracy", "validation_accuracy", "final_cost", "seconds", "epochs_completed", "steps"}``;
    ``mark_canceled(job_id)`` when stopped by a cancel; ``fail(job_id, reason)`` with a reason a user
@@ -140,6 +141,26 @@ class DatasetRecord:
     n_features: int
     n_examples: int
     summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CostsSnapshot:
+    """A job's status and progress with its cost points after some epoch, read together."""
+
+    owner: str
+    status: str
+    epoch: int
+    epochs: int
+    points: list[tuple[int, float]]
+
+
+def _points(members: Iterable[bytes]) -> list[tuple[int, float]]:
+    """Cost-set members ``b"{epoch}:{cost}"`` as ``(epoch, cost)``."""
+    points = []
+    for member in members:
+        epoch, cost = member.split(b":", 1)
+        points.append((int(epoch), float(cost)))
+    return points
 
 
 def _text(raw: Mapping[bytes, bytes], field: str) -> str | None:
@@ -336,18 +357,26 @@ class JobStore:
 
     def costs_since(self, job_id: str, since: int = 0, limit: int | None = None) -> list[tuple[int, float]]:
         """Points with epoch > ``since``, oldest first, at most ``limit`` of them."""
-        members = self.redis.zrangebyscore(
-            self.job_key(job_id, "costs"),
-            f"({since}",
-            "+inf",
-            start=0 if limit is not None else None,
-            num=limit,
-        )
-        points = []
-        for member in members:
-            epoch, cost = member.decode().split(":", 1)
-            points.append((int(epoch), float(cost)))
-        return points
+        return _points(self.redis.zrangebyscore(*self._costs_range(job_id, since, limit)))
+
+    def costs_page(self, job_id: str, since: int = 0, limit: int | None = None) -> CostsSnapshot | None:
+        """The job's status, progress and points after ``since`` in one atomic round trip (so a
+        finished status comes with every point), or None for an unknown job."""
+        if not _ID.fullmatch(job_id):
+            return None
+        key, low, high, start, num = self._costs_range(job_id, since, limit)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hmget(self.job_key(job_id), ["owner", "status", "epoch", "epochs"])
+            pipe.zrangebyscore(key, low, high, start=start, num=num)
+            (owner, job_status, epoch, epochs), members = pipe.execute()
+        if job_status is None:
+            return None
+        return CostsSnapshot(owner.decode(), job_status.decode(), int(epoch), int(epochs), _points(members))
+
+    def _costs_range(
+        self, job_id: str, since: int, limit: int | None
+    ) -> tuple[str, str, str, int | None, int | None]:
+        return self.job_key(job_id, "costs"), f"({since}", "+inf", 0 if limit is not None else None, limit
 
     # -------------------------------------------------------------------------- model, checkpoints
 

@@ -120,15 +120,14 @@ def get_costs(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> CostsPage:
     """The points recorded after epoch ``since``, oldest first, with the job's status."""
-    record = _job(store, job_id, owner)
-    points = [
-        CostPoint(epoch=epoch, cost=cost if np.isfinite(cost) else None)
-        for epoch, cost in store.costs_since(job_id, since, limit)
-    ]
+    page = store.costs_page(job_id, since, limit)
+    if page is None or page.owner != owner:
+        raise NotFound(f"no job with id {job_id!r}")
+    points = [CostPoint(epoch=epoch, cost=cost if np.isfinite(cost) else None) for epoch, cost in page.points]
     return CostsPage(
         job_id=job_id,
-        status=record.status,  # type: ignore[arg-type]
-        progress=Progress(epoch=record.epoch, epochs=record.epochs),
+        status=page.status,  # type: ignore[arg-type]
+        progress=Progress(epoch=page.epoch, epochs=page.epochs),
         since=since,
         points=points,
         next_since=points[-1].epoch if points else since,

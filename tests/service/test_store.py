@@ -109,3 +109,19 @@ def test_drop_costs_after(store: JobStore) -> None:
     store.append_costs(job.id, [(1, 0.7), (101, 0.6), (201, 0.5)])
     store.drop_costs_after(job.id, 101)
     assert store.costs_since(job.id, 0) == [(1, 0.7), (101, 0.6)]
+
+
+def test_costs_page_reads_status_and_points_together(store: JobStore) -> None:
+    job = store.create_job(TrainingSpec.model_validate({"epochs": 300}), owner="alice")
+    store.mark_running(job.id)
+    store.append_costs(job.id, [(1, 0.7), (101, 0.6)], epoch=150)
+    page = store.costs_page(job.id, since=1)
+    assert page is not None
+    assert (page.owner, page.status, page.epoch, page.epochs, page.points) == (
+        "alice",
+        RUNNING,
+        150,
+        300,
+        [(101, 0.6)],
+    )
+    assert store.costs_page("f" * 32) is None and store.costs_page("not-an-id") is None
