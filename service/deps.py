@@ -1,7 +1,8 @@
 """FastAPI dependencies as ``Annotated`` aliases; tests swap them with ``app.dependency_overrides``.
 
 The app built by ``service.main.create_app(settings)`` keeps its settings and Redis client on
-``app.state``; everything else is derived per request from those two.
+``app.state``; everything else is derived per request from those two. The dependencies do no I/O, so
+they are ``async``: FastAPI then calls them on the event loop instead of hopping to a worker thread.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from service.config import Settings
 from service.store import PUBLIC_OWNER, JobStore
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
     """The app's Redis client (a connection pool shared by all requests)."""
     return request.app.state.redis
 
@@ -31,17 +32,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 
 
-def get_store(redis: RedisDep, settings: SettingsDep) -> JobStore:
+async def get_store(redis: RedisDep, settings: SettingsDep) -> JobStore:
     """The job store on the app's Redis."""
     return JobStore(redis, settings)
 
 
-def get_queue(redis: RedisDep, settings: SettingsDep) -> Queue:
+async def get_queue(redis: RedisDep, settings: SettingsDep) -> Queue:
     """The RQ queue workers listen on; job arguments are JSON, never pickle."""
     return Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
 
 
-def get_owner() -> str:
+async def get_owner() -> str:
     """Who is asking: the owner of the jobs and datasets they create and may see.
 
     Everyone is ``public`` until API keys exist (issue 6), which will derive the owner from the key.
