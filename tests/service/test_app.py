@@ -72,3 +72,17 @@ def test_405_lists_every_allowed_method(client: TestClient) -> None:
     response = client.request("PUT", "/jobs")
     assert response.status_code == 405 and response.headers["allow"] == "GET, POST"
     assert client.request("PATCH", "/jobs/" + "a" * 32).headers["allow"] == "DELETE, GET"
+
+
+def test_unexpected_error_is_a_bare_500(settings: Settings) -> None:
+    from service.deps import get_store
+
+    def broken_store() -> None:
+        raise RuntimeError("secret internals")
+
+    app = create_app(settings)
+    app.dependency_overrides[get_store] = broken_store
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/jobs")
+    assert response.status_code == 500 and response.json() == {"detail": "internal error"}
+    assert "secret" not in response.text
