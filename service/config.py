@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
     data_dir: Path = Field(default=Path(".descent"), description="Where the embedded Redis keeps its data.")
 
-    result_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, description="How long finished jobs are kept.")
+    result_ttl_seconds: int = Field(
+        default=7 * 24 * 3600, ge=1, description="How long finished jobs are kept (seconds)."
+    )
     max_layers: int = Field(default=10, ge=1)
     max_width: int = Field(default=1024, ge=1)
     max_parameters: int = Field(default=2_000_000, ge=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -18,7 +19,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from service.config import Settings, get_settings
 from service.errors import install_error_handlers
-from service.routes import datasets, health, jobs
+from service.routes import datasets, health, jobs, plots
 from service.store import connect
 
 SWAGGER_STATIC = "/static/swagger"
@@ -48,10 +49,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.redis = connect(settings.redis_url or "redis://127.0.0.1:6379/0")
     install_error_handlers(app)
-    for module in (jobs, datasets, health):
+    for module in (jobs, datasets, plots, health):
         app.include_router(module.router)
     _mount_docs(app)
+    _mount_page(app)
     return app
+
+
+def _mount_page(app: FastAPI) -> None:
+    """``/``: a page to submit jobs and compare their cost histories in a browser."""
+    page = (Path(__file__).parent / "static" / "index.html").read_text()
+
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(page)
 
 
 def _mount_docs(app: FastAPI) -> None:

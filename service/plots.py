@@ -1,4 +1,4 @@
-"""Cost-history plots with matplotlib (the Agg backend: no display needed), as SVG or PNG bytes.
+"""Cost-history plots with matplotlib, as SVG or PNG bytes (a bare ``Figure``: no pyplot, no display).
 
 One line per run, cost against epoch, as the course compares gd, momentum and Adam.
 """
@@ -9,10 +9,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-import matplotlib
-
-matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
+from matplotlib.figure import Figure
 
 PlotFormat = Literal["svg", "png"]
 MEDIA_TYPES: dict[str, str] = {"svg": "image/svg+xml", "png": "image/png"}
