@@ -1,7 +1,7 @@
 """Service speed, end to end through `descent serve` (a benchmark, not a test).
 
     .venv/bin/python bench/service.py [--repeat 3] [--jobs 50] [--clients 50] [--seconds 5]
-                                      [--api-processes 2] [--append docs/benchmarks.md]
+                                      [--api-processes 1] [--append docs/benchmarks.md]
 
 It starts `descent serve` itself with no REDIS_URL (an embedded Redis in a temporary folder, the API and
 one worker per core, no access log) and measures:

@@ -16,10 +16,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
 from descent.embedded_redis import start_redis, stop_process
@@ -115,9 +116,10 @@ def _wait_for_api(host: str, port: int, api: subprocess.Popen, stop: threading.E
     deadline = time.monotonic() + API_START_TIMEOUT_SECONDS
     while time.monotonic() < deadline and not stop.is_set() and api.poll() is None:
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return True
-        except httpx.HTTPError:
+            with urllib.request.urlopen(url, timeout=1.0) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
             pass
         stop.wait(0.05)
     if not stop.is_set():
