@@ -8,12 +8,16 @@ gets one BLAS thread: more would oversubscribe the cores.
 
 A first SIGTERM/SIGINT sets :data:`SHUTDOWN`; the running job sees it after its current epoch, saves a
 checkpoint and goes back to the queue (``worker.tasks``); then the worker exits (RQ's warm shutdown).
+When Redis goes away RQ's work loop quits; :func:`run_worker` then waits for Redis and starts a new one.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import threading
+import time
 
 from redis import Redis, RedisError
 from rq import SimpleWorker
@@ -25,6 +29,9 @@ from rq.worker import WorkerStatus
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 HEARTBEAT_SECONDS = 10
+RECONNECT_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
 
 SHUTDOWN = threading.Event()
 
@@ -46,7 +53,13 @@ def limit_blas_threads() -> None:
 
 
 class DescentWorker(SimpleWorker):
-    """A SimpleWorker that heartbeats during a job and, on a warm shutdown, asks the job to hand back."""
+    """A SimpleWorker that heartbeats during a job and, on a warm shutdown, asks the job to hand back.
+
+    While Redis is unreachable RQ retries with a backoff; it is capped at ``max_connection_wait_time``
+    seconds so that a worker is back at work within seconds of Redis.
+    """
+
+    max_connection_wait_time = 2.0
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Run the job in this process while a thread keeps the worker's and the job's heartbeats."""
@@ -80,11 +93,31 @@ def run_worker(redis_url: str | None, queue_name: str, *, burst: bool = False) -
         raise SystemExit("REDIS_URL is not set: `descent worker` needs a Redis (`descent serve` embeds one)")
     import worker.tasks  # noqa: F401  (load NumPy and the trainer now, not in the first job)
 
-    connection = Redis.from_url(redis_url, health_check_interval=30)
-    rq_worker = DescentWorker(
-        [queue_name],
-        connection=connection,
-        serializer=JSONSerializer,
-        job_monitoring_interval=HEARTBEAT_SECONDS,
-    )
-    rq_worker.work(burst=burst, logging_level="INFO")
+    connection = Redis.from_url(redis_url, health_check_interval=30, socket_connect_timeout=5)
+    while True:
+        try:
+            rq_worker = DescentWorker(
+                [queue_name],
+                connection=connection,
+                serializer=JSONSerializer,
+                job_monitoring_interval=HEARTBEAT_SECONDS,
+            )
+            rq_worker.work(burst=burst, logging_level="INFO")
+        except RedisError as exc:
+            log.warning("lost Redis (%s)", exc)
+        if burst or SHUTDOWN.is_set():
+            return
+        _wait_for_redis(connection)  # RQ's loop quits when Redis goes away: start a new one once it is back
+
+
+def _wait_for_redis(connection: Redis) -> None:
+    """Return once Redis answers PING (checked every RECONNECT_SECONDS), or at SIGTERM/SIGINT."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: SHUTDOWN.set())
+    while not SHUTDOWN.is_set():
+        try:
+            connection.ping()
+            log.warning("Redis is back: working again")
+            return
+        except RedisError:
+            time.sleep(RECONNECT_SECONDS)

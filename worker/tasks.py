@@ -192,7 +192,7 @@ class RunReporter:
         now = time.monotonic()
         self.next_flush = now + FLUSH_SECONDS
         self.next_checkpoint = now + CHECKPOINT_SECONDS
-        self.flushes = 0
+        self.flush_failing = False
 
     def on_point(self, point: CostPoint) -> None:
         """Buffer a cost point (written by the next flush)."""
@@ -222,12 +222,14 @@ class RunReporter:
                 _write_until_done(lambda: self.store.append_costs(self.job_id, points, epoch=self.epoch))
             else:
                 self.store.append_costs(self.job_id, points, epoch=self.epoch)
-            self.flushes += 1
+            self.flush_failing = False
         except redis.RedisError as exc:
             self.pending = points + self.pending
             if final:
                 raise
-            log.warning("job %s: flush failed (%s); retrying with the next one", self.job_id, exc)
+            if not self.flush_failing:
+                log.warning("job %s: flush failed (%s); the points wait for the next one", self.job_id, exc)
+            self.flush_failing = True
 
     def _checkpoint(self) -> None:
         """Save the trainer's state after the last epoch (a failure keeps the previous checkpoint)."""
@@ -244,6 +246,7 @@ class RunReporter:
     def watch(self, done: threading.Event) -> None:
         """Poll the cancel flag until ``done``; refresh the heartbeat (``updated_at``) as it goes."""
         next_beat = time.monotonic() + HEARTBEAT_SECONDS
+        failing = False
         while not done.wait(CANCEL_POLL_SECONDS):
             try:
                 if self.store.cancel_requested(self.job_id):
@@ -253,8 +256,11 @@ class RunReporter:
                 if time.monotonic() >= next_beat:
                     self.store.set_progress(self.job_id, self.epoch)
                     next_beat = time.monotonic() + HEARTBEAT_SECONDS
+                failing = False
             except redis.RedisError as exc:
-                log.warning("job %s: cancel poll failed (%s)", self.job_id, exc)
+                if not failing:  # once per outage, not ten times a second
+                    log.warning("job %s: Redis unreachable (%s); training on", self.job_id, exc)
+                failing = True
 
 
 class _Watcher:

@@ -1,0 +1,110 @@
+"""`descent worker` processes on a Redis of the test's own: SIGTERM hands a job back; Redis comes back."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from service.config import Settings
+from service.spec import TrainingSpec
+from service.store import JobStore, connect
+from tests.e2e.helpers import start_worker, stop_process, wait_for
+from tests.servers import RedisServer, start_redis
+from trainer import OptimizerConfig, TrainConfig, load_builtin, train
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server with AOF for this test alone (the test kills and restarts it)."""
+    server = start_redis(tmp_path / "redis", aof=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(own_redis: RedisServer) -> Settings:
+    return Settings(_env_file=None, REDIS_URL=own_redis.url, queue_name=f"w-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[JobStore]:
+    assert settings.redis_url is not None
+    client = connect(settings.redis_url)
+    yield JobStore(client, settings)
+    client.close()
+
+
+def enqueue(store: JobStore, settings: Settings, **spec: Any) -> str:
+    """What POST /jobs does: store the job, enqueue ``worker.tasks.run_job`` with JSON arguments."""
+    job_id = store.create_job(TrainingSpec.model_validate(spec)).id
+    queue = Queue(settings.queue_name, connection=store.redis, serializer=JSONSerializer)
+    queue.enqueue("worker.tasks.run_job", job_id, job_id=job_id, job_timeout=-1)
+    return job_id
+
+
+def status(store: JobStore, job_id: str) -> str | None:
+    record = store.get_job(job_id)
+    return None if record is None else record.status
+
+
+def test_sigterm_hands_the_running_job_back_and_another_worker_resumes_it(
+    store: JobStore, settings: Settings, tmp_path: Path
+) -> None:
+    assert settings.redis_url is not None
+    first = start_worker(settings.redis_url, settings.queue_name, tmp_path / "first.log")
+    job_id = enqueue(store, settings, optimizer={"name": "adam"}, epochs=12_000, record_every=100)
+    try:
+        wait_for(lambda: len(store.costs_since(job_id)) >= 10, 30, "the job to record 10 points")
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(10) == 0
+    finally:
+        stop_process(first)
+    record = store.get_job(job_id)
+    assert record is not None and record.status == "queued", (tmp_path / "first.log").read_text()
+    assert 900 <= record.epoch < 12_000 and store.load_checkpoint(job_id) is not None
+
+    second = start_worker(settings.redis_url, settings.queue_name, tmp_path / "second.log")
+    try:
+        wait_for(lambda: status(store, job_id) == "succeeded", 60, "the resumed job to succeed")
+    finally:
+        stop_process(second)
+    config = TrainConfig(optimizer=OptimizerConfig(name="adam"), epochs=12_000)
+    expected = train(*load_builtin("moons"), config)
+    assert store.costs_since(job_id) == [(p.epoch, p.cost) for p in expected.costs]
+    model = store.get_model(job_id)
+    assert model is not None
+    for name, array in expected.parameters.items():
+        assert np.array_equal(model[name], array), name
+
+
+def test_a_worker_works_again_once_redis_is_back(
+    own_redis: RedisServer, store: JobStore, settings: Settings, tmp_path: Path
+) -> None:
+    assert settings.redis_url is not None
+    log = tmp_path / "worker.log"
+    worker = start_worker(settings.redis_url, settings.queue_name, log)
+    try:
+        first = enqueue(store, settings, optimizer={"name": "gd"}, epochs=50)
+        wait_for(lambda: status(store, first) == "succeeded", 30, "a first job")
+        own_redis.kill()
+        wait_for(lambda: b"Connection refused" in log.read_bytes(), 15, "the worker to find Redis gone")
+        own_redis.start()
+        second = enqueue(store, settings, optimizer={"name": "gd"}, epochs=50)
+        wait_for(lambda: status(store, second) == "succeeded", 15, "a job after the restart")
+        assert worker.poll() is None
+
+        own_redis.kill()  # a SIGTERM while the worker waits for Redis still stops it at once
+        refused = log.read_bytes().count(b"Connection refused")
+        wait_for(lambda: log.read_bytes().count(b"Connection refused") > refused, 15, "Redis gone again")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(5) == 0
+    finally:
+        stop_process(worker)
