@@ -58,20 +58,22 @@ def server_args(binary: str, port: int, data_dir: Path) -> list[str]:
     ]
 
 
-def start_redis(data_dir: Path, *, attempts: int = 3) -> tuple[subprocess.Popen, str]:
+def start_redis(data_dir: Path, *, port: int | None = None, attempts: int = 3
+                ) -> tuple[subprocess.Popen, str]:
     """Start redis-server with its data in ``data_dir``; return the process and its ``redis://`` URL.
 
-    Waits (at most ``START_TIMEOUT_SECONDS`` per attempt) until the server answers PING; a port taken
-    between choosing it and binding it makes that attempt fail and the next one choose another port.
+    Waits (at most ``START_TIMEOUT_SECONDS`` per attempt) until the server answers PING. With no
+    ``port`` a free one is chosen, and a port taken between choosing and binding it makes that attempt
+    fail and the next one choose another; a given ``port`` (a restart) gets one attempt.
     """
     binary = redis_server_binary()
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    for _ in range(attempts):
-        port = free_port()
-        process = subprocess.Popen(server_args(binary, port, data_dir), stdout=subprocess.DEVNULL,
+    for _ in range(1 if port else attempts):
+        chosen = port or free_port()
+        process = subprocess.Popen(server_args(binary, chosen, data_dir), stdout=subprocess.DEVNULL,
                                    start_new_session=True)
-        url = f"redis://127.0.0.1:{port}/0"
+        url = f"redis://127.0.0.1:{chosen}/0"
         if _wait_until_up(process, url, START_TIMEOUT_SECONDS):
             return process, url
         stop_process(process, timeout=2.0)

@@ -5,7 +5,9 @@
 starts uvicorn (``service.main:create_app``) and N ``python -m worker`` processes, each in its own session
 so a terminal's Ctrl-C reaches only the supervisor, which then stops them in order: API and workers
 (SIGTERM; a worker checkpoints its running job and returns it to the queue), wait up to
-``STOP_TIMEOUT_SECONDS``, SIGKILL what is left, and Redis last. A worker that dies is restarted.
+``STOP_TIMEOUT_SECONDS``, SIGKILL what is left, and Redis last. A worker or the embedded Redis that exits
+is restarted (after 1, 2, 4 … up to ``MAX_RESTART_DELAY_SECONDS`` if it keeps exiting); the API exiting
+stops everything with an error.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from typing import Annotated
 
 import typer
 
-from descent.embedded_redis import start_redis, stop_process
+from descent.embedded_redis import EmbeddedRedisError, start_redis, stop_process
 from service.config import get_settings
 from worker.runner import limit_blas_threads, one_blas_thread_env, run_worker
 
 STOP_TIMEOUT_SECONDS = 10.0
 API_START_TIMEOUT_SECONDS = 30.0
 POLL_SECONDS = 0.2
+MAX_RESTART_DELAY_SECONDS = 30.0
+STABLE_SECONDS = 60.0
 
 
 def worker(
@@ -47,7 +51,7 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes [default: DESCENT_WORKERS, one per core].")
     ] = None,
-    api_processes: Annotated[int, typer.Option(help="uvicorn worker processes serving the API.")] = 1,
+    api_processes: Annotated[int, typer.Option(min=1, help="uvicorn processes serving the API.")] = 1,
     data_dir: Annotated[
         Path | None, typer.Option(help="Embedded Redis data folder [default: DESCENT_DATA_DIR].")
     ] = None,
@@ -59,62 +63,105 @@ def serve(
     port = port or settings.port
     n_workers = settings.workers if workers is None else workers
     stop = _stop_on_signals()
-
-    redis_process = None
-    env = dict(os.environ)
-    children: list[subprocess.Popen] = []
+    redis: EmbeddedRedis | None = None
+    children: list[Child] = []
     try:
+        env = dict(os.environ)
         if settings.redis_url is None:
-            folder = data_dir or settings.data_dir
-            redis_process, env["REDIS_URL"] = start_redis(folder)
-            typer.echo(f"descent: embedded Redis at {env['REDIS_URL']}, data in {Path(folder).resolve()}")
-        api = _start(_api_command(host, port, api_processes, access_log), env)
-        children.append(api)
+            redis = EmbeddedRedis(Path(data_dir or settings.data_dir))
+            env["REDIS_URL"] = redis.url
+            typer.echo(f"descent: embedded Redis at {redis.url}, data in {redis.data_dir}")
+        api = Child("API", _api_command(host, port, api_processes, access_log), env)
         worker_env = {**env, **one_blas_thread_env()}
-        workers_running = [_start([sys.executable, "-m", "worker"], worker_env) for _ in range(n_workers)]
-        children.extend(workers_running)
+        children = [api, *(Child(f"worker {i + 1}", [sys.executable, "-m", "worker"], worker_env)
+                           for i in range(n_workers))]
         if not _wait_for_api(host, port, api, stop):
             raise typer.Exit(1)
         typer.echo(f"descent: API docs at http://{_display_host(host)}:{port}/docs ({n_workers} workers)")
-        _supervise(api, workers_running, worker_env, stop, children)
+        _supervise(api, children[1:], redis, stop)
+    except EmbeddedRedisError as exc:
+        typer.echo(f"descent: {exc}", err=True)
+        raise typer.Exit(1) from None
     finally:
         _stop_all(children)
-        if redis_process is not None:
-            stop_process(redis_process, STOP_TIMEOUT_SECONDS)
+        if redis is not None:
+            redis.stop()
     if not stop.is_set():  # the API exited by itself
         raise typer.Exit(1)
+
+
+class Child:
+    """A supervised child process in its own session (a terminal's Ctrl-C goes to the supervisor only)."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.name, self.command, self.env = name, command, env
+        self.delay = 0.5
+        self.start()
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        self.exited_at: float | None = None
+        self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
+
+    def restart_if_exited(self) -> None:
+        """Start it again once it exited and its restart delay passed; the delay starts at 1 s and
+        doubles (up to ``MAX_RESTART_DELAY_SECONDS``) while it keeps exiting within ``STABLE_SECONDS``."""
+        if self.process.poll() is None:
+            return
+        now = time.monotonic()
+        if self.exited_at is None:
+            self.exited_at = now
+            stable = now - self.started > STABLE_SECONDS
+            self.delay = 1.0 if stable else min(self.delay * 2, MAX_RESTART_DELAY_SECONDS)
+            typer.echo(f"descent: {self.name} exited ({self.process.returncode}); restarting it in "
+                       f"{self.delay:g} s", err=True)
+        if now >= self.exited_at + self.delay:
+            self.start()
+
+
+class EmbeddedRedis:
+    """The embedded redis-server, restarted on the same port and folder if it exits."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self.process, self.url = start_redis(self.data_dir)
+        self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+
+    def restart_if_exited(self) -> None:
+        if self.process.poll() is not None:
+            code = self.process.returncode
+            typer.echo(f"descent: the embedded Redis exited ({code}); restarting it", err=True)
+            self.process, _ = start_redis(self.data_dir, port=self.port)
+
+    def stop(self) -> None:
+        stop_process(self.process, STOP_TIMEOUT_SECONDS)
 
 
 def _api_command(host: str, port: int, processes: int, access_log: bool) -> list[str]:
     command = [
         sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory",
         "--host", host, "--port", str(port), "--workers", str(processes), "--timeout-graceful-shutdown", "5",
-    ]
+    ]  # fmt: skip
     return command if access_log else [*command, "--no-access-log"]
 
 
-def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    """A child in its own session: the terminal's Ctrl-C goes to the supervisor only."""
-    return subprocess.Popen(command, env=env, start_new_session=True)
-
-
 def _stop_on_signals() -> threading.Event:
-    """An Event set by SIGINT or SIGTERM (the supervisor then stops everything in order)."""
+    """An Event set by SIGINT, SIGTERM or SIGHUP (the supervisor then stops everything in order)."""
     stop = threading.Event()
 
     def handler(signum: int, frame: object) -> None:
         stop.set()
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
     return stop
 
 
-def _wait_for_api(host: str, port: int, api: subprocess.Popen, stop: threading.Event) -> bool:
+def _wait_for_api(host: str, port: int, api: Child, stop: threading.Event) -> bool:
     """True once GET /healthz answers 200; False if the API exits, a stop comes or the deadline passes."""
     url = f"http://{_display_host(host)}:{port}/healthz"
     deadline = time.monotonic() + API_START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline and not stop.is_set() and api.poll() is None:
+    while time.monotonic() < deadline and not stop.is_set() and api.process.poll() is None:
         try:
             with urllib.request.urlopen(url, timeout=1.0) as response:
                 if response.status == 200:
@@ -127,24 +174,21 @@ def _wait_for_api(host: str, port: int, api: subprocess.Popen, stop: threading.E
     return False
 
 
-def _supervise(api: subprocess.Popen, workers: list[subprocess.Popen], worker_env: dict[str, str],
-               stop: threading.Event, children: list[subprocess.Popen]) -> None:
-    """Until a stop signal or the API's exit: restart any worker that exits."""
+def _supervise(api: Child, workers: list[Child], redis: EmbeddedRedis | None, stop: threading.Event) -> None:
+    """Until a stop signal or the API's exit: restart the embedded Redis and the workers if they exit."""
     while not stop.wait(POLL_SECONDS):
-        if api.poll() is not None:
-            typer.echo(f"descent: the API exited with code {api.returncode}", err=True)
+        if api.process.poll() is not None:
+            typer.echo(f"descent: the API exited ({api.process.returncode})", err=True)
             return
-        for i, process in enumerate(workers):
-            if process.poll() is not None:
-                code = process.returncode
-                typer.echo(f"descent: worker {process.pid} exited ({code}), restarting", err=True)
-                workers[i] = _start([sys.executable, "-m", "worker"], worker_env)
-                children.append(workers[i])
+        if redis is not None:
+            redis.restart_if_exited()
+        for child in workers:
+            child.restart_if_exited()
 
 
-def _stop_all(children: list[subprocess.Popen]) -> None:
+def _stop_all(children: list[Child]) -> None:
     """SIGTERM every child at once, wait for all up to STOP_TIMEOUT_SECONDS, then SIGKILL the rest."""
-    running = [process for process in children if process.poll() is None]
+    running = [child.process for child in children if child.process.poll() is None]
     for process in running:
         process.terminate()
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS

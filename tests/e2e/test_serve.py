@@ -29,6 +29,12 @@ def start_serve(port: int, data_dir: Path, log: Path) -> subprocess.Popen:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
+def children(process: subprocess.Popen) -> dict[int, str]:
+    """The process's children: pid → command line (Linux /proc)."""
+    pids = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return {int(pid): Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() for pid in pids}
+
+
 def ready(url: str) -> bool:
     try:
         return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
@@ -76,3 +82,23 @@ def test_serve_runs_a_job_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> 
             assert client.get(f"/jobs/{job_id}/model").status_code == 200
     finally:
         assert interrupt(again) == 0
+
+
+def test_serve_restarts_a_killed_worker_and_a_killed_redis(tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    serve = start_serve(port, tmp_path / "data", log)
+    try:
+        wait_for(lambda: ready(url), 60, "/readyz to answer 200")
+        for kind in ("-m worker", "redis-server"):
+            (pid,) = [pid for pid, command in children(serve).items() if kind in command]
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda k=kind, p=pid: [q for q, c in children(serve).items() if k in c and q != p], 15,
+                     f"a new {kind} process")
+            wait_for(lambda: ready(url), 30, f"/readyz after killing {kind}")
+            with httpx.Client(base_url=url, timeout=10) as client:
+                job_id = submit(client, {"optimizer": {"name": "gd"}, "epochs": 50})
+                assert follow_costs(client, job_id, timeout=30)[1] == "succeeded"
+        assert "restarting it" in log.read_text()
+    finally:
+        assert interrupt(serve) == 0
