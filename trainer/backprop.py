@@ -4,13 +4,16 @@ The course's backward pass, for the sigmoid output with binary cross-entropy and
 
     dZ[L] = A[L] - Y
     dZ[l] = (W[l+1].T @ dZ[l+1]) * (Z[l] > 0)                   l = L-1 .. 1
-    [dW[l] | db[l]] = dZ[l] @ [A[l-1]; 1].T                      (the course's dW and db, times m)
+    dW[l] = dZ[l] @ A[l-1].T,   db[l] = sum of dZ[l] over the examples   (the course's, times m)
 
-The output layer uses ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, so ``2 dZ[L] = tanh(Z[L] / 2) + (1 - 2 Y)``.
-The gradient is written *unscaled*: twice the sum over the mini-batch, not the mean. The optimizer folds
-the ``1 / (2 m)`` into its own first multiplication (``grad_scale``), which saves passes over the data.
-Inputs come transposed, examples as rows with a trailing column of ones, so that a shuffled mini-batch is
-a contiguous block of rows.
+Activations are kept as in the course, one example per column, with a row of ones under each to carry
+the biases; the inputs come one example per row, so that a shuffled mini-batch is a contiguous block of
+rows, and the parameters are stored as ``[W[l].T ; b[l].T]`` (``trainer.network``), so that the largest
+product, the first layer's gradient, is written row-major without a transpose.
+The output layer uses ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, so that
+``2 dZ[L] = tanh(Z[L] / 2) + (1 - 2 Y)``. The gradient is written *unscaled*: twice the sum over the
+mini-batch, not the mean. The optimizer folds the ``1 / (2 m)`` into its own first multiplication
+(``grad_scale``), which saves passes over the data.
 """
 
 from __future__ import annotations
@@ -28,44 +31,48 @@ class Backprop:
     def __init__(
         self, sizes: Sequence[int], parameters: np.ndarray, gradient: np.ndarray, batch: int
     ) -> None:
-        self.weights = layer_views(parameters, sizes)
+        weights = layer_views(parameters, sizes)  # [W.T ; b.T], (n_prev + 1, n)
+        self.forward_weights = [w.T for w in weights]  # [W | b], (n, n_prev + 1)
+        self.backward_weights = [w[:-1] for w in weights]  # W.T without the biases, (n_prev, n)
         self.gradients = layer_views(gradient, sizes)
-        self.weights_t = [w[:, :-1].T for w in self.weights]  # W[l].T without the bias column
         hidden = sizes[1:-1]
-        # [A[l]; 1] for the hidden layers: the last row stays ones.
+        # [A[l] ; 1] for the hidden layers: the last row stays ones.
         self.activations = [np.ones((n + 1, batch)) for n in hidden]
+        self.relu_outputs = [a[:-1] for a in self.activations]
         self.pre_activations = [np.empty((n, batch)) for n in hidden]
-        self.masks = [np.empty((n, batch), dtype=bool) for n in hidden]
+        self.slopes = [np.empty((n, batch)) for n in hidden]
         self.deltas = [np.empty((n, batch)) for n in hidden]
         self.output = np.empty((1, batch))
 
-    def gradient(self, inputs_t: np.ndarray, signs: np.ndarray, labels: np.ndarray | None) -> float:
+    def gradient(self, inputs: np.ndarray, signs: np.ndarray, labels: np.ndarray | None) -> float:
         """Write ``2 m`` times the mini-batch's gradient; return its summed cost when ``labels`` are given.
 
-        ``inputs_t`` is ``[A[0]; 1].T`` of shape ``(batch, n_x + 1)``, ``signs`` is ``1 - 2 Y`` of shape
-        ``(batch,)``. The cost is ``sum(max(z, 0) - y z + log(1 + exp(-|z|)))``, the binary cross-entropy
-        of the course written on the logits ``z = Z[L]`` so that it stays finite where ``A[L]`` rounds to 0
-        or 1.
+        ``inputs`` is ``[A[0] ; 1].T`` of shape ``(batch, n_x + 1)``; ``signs`` is ``1 - 2 Y`` and
+        ``labels`` is ``Y``, both of shape ``(1, batch)``. The cost is
+        ``sum(max(z, 0) - y z + log(1 + exp(-|z|)))``, the binary cross-entropy of the course written on
+        the logits ``z = Z[L]`` so that it stays finite where ``A[L]`` rounds to 0 or 1.
         """
-        dot, A = np.dot, inputs_t.T
-        for W, Z, A_next in zip(self.weights, self.pre_activations, self.activations, strict=False):
+        dot, A = np.dot, inputs.T
+        for W, Z, relu, A_next in zip(
+            self.forward_weights, self.pre_activations, self.relu_outputs, self.activations, strict=False
+        ):
             dot(W, A, out=Z)
-            np.maximum(Z, 0, out=A_next[:-1])
+            np.maximum(Z, 0.0, out=relu)
             A = A_next
         dZ = self.output
-        dot(self.weights[-1], A, out=dZ)
+        dot(self.forward_weights[-1], A, out=dZ)
         cost = 0.0 if labels is None else summed_cost(dZ, labels)
         np.multiply(dZ, 0.5, out=dZ)
         np.tanh(dZ, out=dZ)
         np.add(dZ, signs, out=dZ)
-        for layer in range(len(self.weights) - 1, 0, -1):
-            dot(dZ, self.activations[layer - 1].T, out=self.gradients[layer])
-            delta, mask = self.deltas[layer - 1], self.masks[layer - 1]
-            dot(self.weights_t[layer], dZ, out=delta)
-            np.greater(self.pre_activations[layer - 1], 0, out=mask)
-            np.multiply(delta, mask, out=delta)
+        for layer in range(len(self.gradients) - 1, 0, -1):
+            dot(self.activations[layer - 1], dZ.T, out=self.gradients[layer])
+            delta, slope = self.deltas[layer - 1], self.slopes[layer - 1]
+            dot(self.backward_weights[layer], dZ, out=delta)
+            np.sign(self.relu_outputs[layer - 1], out=slope)  # ReLU'(Z) = 1 where A > 0, else 0
+            np.multiply(delta, slope, out=delta)
             dZ = delta
-        dot(dZ, inputs_t, out=self.gradients[0])
+        dot(inputs.T, dZ.T, out=self.gradients[0])
         return cost
 
 

@@ -42,8 +42,9 @@ def _finish(points: np.ndarray, labels: np.ndarray) -> Arrays:
     return X, Y
 
 
-def _shuffle_and_noise(points: np.ndarray, labels: np.ndarray, noise: float | None,
-                       rs: np.random.RandomState) -> Arrays:
+def _shuffle_and_noise(
+    points: np.ndarray, labels: np.ndarray, noise: float | None, rs: np.random.RandomState
+) -> Arrays:
     """scikit-learn's ``util.shuffle`` followed by its Gaussian noise, with the same draws."""
     indices = np.arange(points.shape[0])
     rs.shuffle(indices)
@@ -65,26 +66,31 @@ def make_moons(n_samples: int = 300, noise: float | None = 0.2, seed: int = 3) -
     n_in = n_samples - n_out
     angles_out = np.linspace(0, np.pi, n_out)
     angles_in = np.linspace(0, np.pi, n_in)
-    points = np.vstack([
-        np.append(np.cos(angles_out), 1 - np.cos(angles_in)),
-        np.append(np.sin(angles_out), 1 - np.sin(angles_in) - 0.5),
-    ]).T
+    points = np.vstack(
+        [
+            np.append(np.cos(angles_out), 1 - np.cos(angles_in)),
+            np.append(np.sin(angles_out), 1 - np.sin(angles_in) - 0.5),
+        ]
+    ).T
     labels = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
     return _finish(*_shuffle_and_noise(points, labels, noise, np.random.RandomState(seed)))
 
 
-def make_circles(n_samples: int = 300, noise: float | None = 0.1, seed: int = 3,
-                 factor: float = 0.5) -> Arrays:
+def make_circles(
+    n_samples: int = 300, noise: float | None = 0.1, seed: int = 3, factor: float = 0.5
+) -> Arrays:
     """A unit circle (label 0) around a circle of radius ``factor`` (label 1)."""
     _check_size(n_samples)
     n_out = n_samples // 2
     n_in = n_samples - n_out
     angles_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
     angles_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
-    points = np.vstack([
-        np.append(np.cos(angles_out), np.cos(angles_in) * factor),
-        np.append(np.sin(angles_out), np.sin(angles_in) * factor),
-    ]).T
+    points = np.vstack(
+        [
+            np.append(np.cos(angles_out), np.cos(angles_in) * factor),
+            np.append(np.sin(angles_out), np.sin(angles_in) * factor),
+        ]
+    ).T
     labels = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
     return _finish(*_shuffle_and_noise(points, labels, noise, np.random.RandomState(seed)))
 
@@ -121,8 +127,8 @@ def make_flower(n_samples: int = 400, noise: float | None = 0.2, seed: int = 1) 
     for j, count in enumerate(counts):
         t = np.linspace(j * 3.12, (j + 1) * 3.12, count) + rs.randn(count) * scale
         r = 4 * np.sin(4 * t) + rs.randn(count) * scale
-        points[start:start + count] = np.c_[r * np.sin(t), r * np.cos(t)]
-        labels[start:start + count] = j
+        points[start : start + count] = np.c_[r * np.sin(t), r * np.cos(t)]
+        labels[start : start + count] = j
         start += count
     return _finish(points, labels)
 
@@ -135,8 +141,9 @@ _GENERATORS: dict[str, Callable[..., Arrays]] = {
 }
 
 
-def load_builtin(name: str, n_samples: int | None = None, noise: float | None = None,
-                 seed: int | None = None) -> Arrays:
+def load_builtin(
+    name: str, n_samples: int | None = None, noise: float | None = None, seed: int | None = None
+) -> Arrays:
     """A built-in data set by name; arguments left as None take the generator's default.
 
     ``load_builtin("moons")`` is the seed's data: 300 moons, noise 0.2, seed 3.
@@ -157,8 +164,10 @@ def _where_not_finite(name: str, array: np.ndarray) -> str | None:
         return None
     col, row = (int(i) for i in np.argwhere(bad.T)[0])
     value = array[row, col]
-    return (f"{name} has {count} non-finite value(s) (NaN or inf); the first, in example {col}, is {value}"
-            f" at {name}[{row}, {col}]")
+    return (
+        f"{name} has {count} non-finite value(s) (NaN or inf); the first, in example {col}, is {value}"
+        f" at {name}[{row}, {col}]"
+    )
 
 
 def _as_numeric(name: str, array: object) -> np.ndarray:
@@ -184,18 +193,23 @@ def check_arrays(X: object, Y: object) -> Arrays:
     if Y.ndim == 1:
         Y = Y.reshape(1, -1)
     elif Y.ndim != 2 or Y.shape[0] != 1:
-        raise DataError(f"Y must have shape (1, m) or (m,), one label per example; got shape {Y.shape}"
-                        " (the layout is features x examples, so labels form a row)")
+        raise DataError(
+            f"Y must have shape (1, m) or (m,), one label per example; got shape {Y.shape}"
+            " (the layout is features x examples, so labels form a row)"
+        )
     n_x, m = X.shape
     if m == 0 or Y.shape[1] == 0:
-        raise DataError(f"the data set is empty: X has shape {X.shape} and Y {Y.shape};"
-                        " need at least one example")
+        raise DataError(
+            f"the data set is empty: X has shape {X.shape} and Y {Y.shape}; need at least one example"
+        )
     if n_x == 0:
         raise DataError(f"X has no features: shape {X.shape}")
     if Y.shape[1] != m:
         hint = " (X looks transposed)" if X.shape[0] == Y.shape[1] else ""
-        raise DataError(f"X has {m} examples (columns) but Y has {Y.shape[1]} labels{hint}; the layout is"
-                        " features x examples: X is (n_x, m) and Y is (1, m)")
+        raise DataError(
+            f"X has {m} examples (columns) but Y has {Y.shape[1]} labels{hint}; the layout is"
+            " features x examples: X is (n_x, m) and Y is (1, m)"
+        )
     for name, array in (("X", X), ("Y", Y)):
         message = _where_not_finite(name, array)
         if message:
@@ -223,5 +237,9 @@ def split_validation(X: np.ndarray, Y: np.ndarray, fraction: float, seed: int) -
         raise DataError(f"a validation fraction of {fraction} of {m} examples leaves an empty {part} set")
     perm = np.random.RandomState(seed).permutation(m)
     val, train = perm[:n_val], perm[n_val:]
-    return (np.ascontiguousarray(X[:, train]), np.ascontiguousarray(Y[:, train]),
-            np.ascontiguousarray(X[:, val]), np.ascontiguousarray(Y[:, val]))
+    return (
+        np.ascontiguousarray(X[:, train]),
+        np.ascontiguousarray(Y[:, train]),
+        np.ascontiguousarray(X[:, val]),
+        np.ascontiguousarray(Y[:, val]),
+    )

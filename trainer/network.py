@@ -2,10 +2,11 @@
 
 Parameters are exported with the course's names and shapes: ``W[l]`` of shape ``(n_l, n_{l-1})`` and
 ``b[l]`` of shape ``(n_l, 1)`` for l = 1..L. Inside the trainer they live in one flat vector, layer after
-layer, each layer stored row-major as the augmented matrix ``[W[l] | b[l]]`` of shape ``(n_l, n_{l-1} + 1)``.
-With a row of ones under every activation, ``Z[l] = [W[l] | b[l]] @ [A[l-1]; 1]`` is one matrix product and
-``[dW[l] | db[l]] = dZ[l] @ [A[l-1]; 1].T`` is another, so a step is a few BLAS calls per layer and an
-optimizer update is a few vector operations whatever the depth.
+layer, each layer stored row-major as the augmented matrix ``[W[l].T ; b[l].T]`` of shape
+``(n_{l-1} + 1, n_l)``. The trainer keeps examples as rows; with a column of ones beside every activation,
+``Z[l].T = [A[l-1].T | 1] @ [W[l].T ; b[l].T]`` is one matrix product and the layer's whole gradient
+``[dW[l].T ; db[l].T] = [A[l-1].T | 1].T @ dZ[l].T`` is another, so a step is a few BLAS calls per layer and
+an optimizer update is a few vector operations whatever the depth.
 """
 
 from __future__ import annotations
@@ -42,11 +43,11 @@ def initialize_parameters(sizes: Sequence[int], init_seed: int) -> dict[str, np.
 
 
 def layer_views(flat: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
-    """The augmented matrices ``[W[l] | b[l]]`` as views into the flat vector, l = 1..L."""
+    """The augmented matrices ``[W[l].T ; b[l].T]`` as views into the flat vector, l = 1..L."""
     views, offset = [], 0
     for n_prev, n in itertools.pairwise(sizes):
         size = n * (n_prev + 1)
-        views.append(flat[offset : offset + size].reshape(n, n_prev + 1))
+        views.append(flat[offset : offset + size].reshape(n_prev + 1, n))
         offset += size
     return views
 
@@ -55,8 +56,8 @@ def pack(parameters: dict[str, np.ndarray], sizes: Sequence[int]) -> np.ndarray:
     """The course's ``W1, b1 ... WL, bL`` dict as one flat vector in the trainer's layout."""
     flat = np.empty(parameter_count(sizes))
     for layer, view in enumerate(layer_views(flat, sizes), start=1):
-        view[:, :-1] = parameters[f"W{layer}"]
-        view[:, -1:] = parameters[f"b{layer}"]
+        view[:-1] = parameters[f"W{layer}"].T
+        view[-1] = parameters[f"b{layer}"][:, 0]
     return flat
 
 
@@ -64,8 +65,8 @@ def unpack(flat: np.ndarray, sizes: Sequence[int]) -> dict[str, np.ndarray]:
     """The flat vector as fresh ``W1, b1 ... WL, bL`` arrays with the course's shapes."""
     parameters: dict[str, np.ndarray] = {}
     for layer, view in enumerate(layer_views(flat, sizes), start=1):
-        parameters[f"W{layer}"] = view[:, :-1].copy()
-        parameters[f"b{layer}"] = view[:, -1:].copy()
+        parameters[f"W{layer}"] = view[:-1].T.copy()
+        parameters[f"b{layer}"] = view[-1:].T.copy()
     return parameters
 
 

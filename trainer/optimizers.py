@@ -24,6 +24,7 @@ gradient and its ``1 / m`` for free.
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar, Protocol
 
 import numpy as np
@@ -114,7 +115,7 @@ class RMSProp(_Optimizer):
         tmp *= (1 - c.beta2) * grad_scale * grad_scale
         s *= c.beta2
         s += tmp
-        _denominator(s, 1.0, c.epsilon, c.epsilon_inside_sqrt, out=tmp)
+        _scaled_root(s, 1.0, c.epsilon, c.epsilon_inside_sqrt, out=tmp)
         np.divide(grads, tmp, out=tmp)
         tmp *= learning_rate * grad_scale
         params -= tmp
@@ -140,21 +141,25 @@ class Adam(_Optimizer):
         tmp *= (1 - c.beta2) * grad_scale * grad_scale
         s *= c.beta2
         s += tmp
-        _denominator(s, 1 / (1 - c.beta2**step), c.epsilon, c.epsilon_inside_sqrt, out=tmp)
+        k = _scaled_root(s, 1 / (1 - c.beta2**step), c.epsilon, c.epsilon_inside_sqrt, out=tmp)
         np.divide(v, tmp, out=tmp)
-        tmp *= learning_rate / (1 - c.beta1**step)
+        tmp *= learning_rate / ((1 - c.beta1**step) * k)
         params -= tmp
 
 
-def _denominator(s: np.ndarray, correction: float, eps: float, inside: bool, out: np.ndarray) -> None:
-    """``sqrt(correction * s + eps)`` when ``inside``, else ``sqrt(correction * s) + eps``, into ``out``."""
-    np.multiply(s, correction, out=out)
+def _scaled_root(s: np.ndarray, correction: float, eps: float, inside: bool, out: np.ndarray) -> float:
+    """Write ``r`` into ``out`` and return ``k`` such that ``k r`` is the update's denominator:
+    ``sqrt(correction s + eps)`` when ``inside``, else ``sqrt(correction s) + eps``. With
+    ``k = sqrt(correction)``, ``r`` is ``sqrt(s + eps / correction)`` or ``sqrt(s) + eps / k``: one pass
+    over the data fewer than scaling ``s`` first."""
+    k = math.sqrt(correction)
     if inside:
-        out += eps
+        np.add(s, eps / correction, out=out)
         np.sqrt(out, out=out)
     else:
-        np.sqrt(out, out=out)
-        out += eps
+        np.sqrt(s, out=out)
+        out += eps / k
+    return k
 
 
 def make_optimizer(config: OptimizerConfig) -> Optimizer:

@@ -73,12 +73,17 @@ class Training:
         self.sizes = layer_sizes(n_features, config.layers)
         self.batch = min(config.mini_batch_size or m, m)
         # Examples as rows, with a column of ones for the biases: a mini-batch is a block of rows.
-        self._inputs_t = np.ones((m, n_features + 1))
+        self._inputs_t = np.empty((m, n_features + 1))
         self._inputs_t[:, :-1] = X.T
+        self._inputs_t[:, -1] = 1.0
         self._labels = Y[0].copy()
         self._signs = 1 - 2 * self._labels
-        self._shuffled_inputs = np.empty_like(self._inputs_t)
-        self._shuffled_signs = np.empty_like(self._signs)
+        # Each epoch's shuffled copies of inputs, signs and labels; mini-batches are views into them.
+        self._shuffled = (
+            np.empty_like(self._inputs_t),
+            np.empty_like(self._signs),
+            np.empty_like(self._labels),
+        )
         self._parameters = pack(initialize_parameters(self.sizes, config.init_seed), self.sizes)
         self._gradient = np.zeros_like(self._parameters)
         self._optimizer = make_optimizer(config.optimizer)
@@ -135,11 +140,11 @@ class Training:
         config, m = self.config, self._labels.size
         plan = self._plan()
         update, params, grad, state = self._optimizer.update, self._parameters, self._gradient, self._state
-        shuffled_inputs, shuffled_signs = self._shuffled_inputs, self._shuffled_signs
-        shuffled_labels = np.empty_like(self._labels)
+        inputs, signs, labels = self._inputs_t, self._signs, self._labels
+        shuffled_inputs, shuffled_signs, shuffled_labels = self._shuffled
         rng, identity, permutation = np.random.RandomState(), np.arange(m), np.empty(m, dtype=np.int64)
         costs: list[CostPoint] = []
-        stopped = False
+        step, stopped = self.step, False
         started = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(self.epoch + 1, config.epochs + 1):
@@ -147,21 +152,22 @@ class Training:
                 rng.seed(config.seed + epoch)
                 permutation[:] = identity
                 rng.shuffle(permutation)  # == np.random.permutation(m) after np.random.seed(seed + epoch)
-                np.take(self._inputs_t, permutation, axis=0, out=shuffled_inputs)
-                np.take(self._signs, permutation, out=shuffled_signs)
+                # mode="clip": with the default "raise", np.take buffers `out` (a second full copy).
+                np.take(inputs, permutation, axis=0, out=shuffled_inputs, mode="clip")
+                np.take(signs, permutation, out=shuffled_signs, mode="clip")
                 record = (epoch - 1) % config.record_every == 0 or epoch == config.epochs
                 if record:
-                    np.take(self._labels, permutation, out=shuffled_labels)
+                    np.take(labels, permutation, out=shuffled_labels, mode="clip")
                 cost = 0.0
-                for inputs_t, signs, start, stop, backprop, scale in plan:
+                self._mid_epoch = True
+                for batch_inputs, batch_signs, batch_labels, gradient, scale in plan:
                     if should_stop is not None and should_stop():
                         stopped = True
                         break
-                    self._mid_epoch = True
-                    labels = shuffled_labels[start:stop] if record else None
-                    cost += backprop.gradient(inputs_t, signs, labels)
-                    self.step += 1
-                    update(params, grad, state, self.step, lr, scale)
+                    cost += gradient(batch_inputs, batch_signs, batch_labels if record else None)
+                    step += 1
+                    update(params, grad, state, step, lr, scale)
+                self.step = step
                 if stopped:
                     break
                 self._mid_epoch = False
@@ -178,9 +184,9 @@ class Training:
         seconds = time.perf_counter() - started
         return self._result(costs, seconds, stopped)
 
-    def _plan(self) -> list[tuple[np.ndarray, np.ndarray, int, int, Backprop, float]]:
-        """Each mini-batch's views into the shuffled buffers, its row range, its buffers and the
-        ``1 / (2 size)`` that turns ``Backprop``'s gradient into the mean's."""
+    def _plan(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, Callable, float]]:
+        """Each mini-batch's views into the shuffled inputs, signs and labels, the gradient pass for its
+        size, and the ``1 / (2 size)`` that turns that pass's gradient into the mean's."""
         m, batch = self._labels.size, self.batch
         passes: dict[int, Backprop] = {}
         plan = []
@@ -189,8 +195,13 @@ class Training:
             size = stop - start
             if size not in passes:
                 passes[size] = Backprop(self.sizes, self._parameters, self._gradient, size)
-            inputs, signs = self._shuffled_inputs[start:stop], self._shuffled_signs[start:stop]
-            plan.append((inputs, signs, start, stop, passes[size], 0.5 / size))
+            inputs, signs, labels = self._shuffled
+            rows = (
+                inputs[start:stop],
+                signs[start:stop].reshape(1, size),
+                labels[start:stop].reshape(1, size),
+            )
+            plan.append((*rows, passes[size].gradient, 0.5 / size))
         return plan
 
     def _result(self, costs: list[CostPoint], seconds: float, stopped: bool) -> TrainResult:
