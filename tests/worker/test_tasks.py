@@ -110,9 +110,14 @@ def test_a_job_resumes_from_its_checkpoint_with_a_bitwise_equal_result(store: Jo
     job_id = create(store, optimizer={"name": "adam"}, epochs=600, record_every=10)
     config = TrainConfig(optimizer=OptimizerConfig(name="adam"), epochs=600, record_every=10)
     partial = Training(*load_builtin("moons"), config)
-    early = partial.run(should_stop=lambda: partial.epoch >= 250)
-    assert partial.epoch == 250
-    store.save_checkpoint(job_id, partial.checkpoint().to_bytes())
+    saved: list[bytes] = []
+
+    def on_epoch(epoch: int) -> None:
+        if epoch == 250:
+            saved.append(partial.checkpoint().to_bytes())
+
+    early = partial.run(on_epoch=on_epoch, should_stop=lambda: bool(saved))
+    store.save_checkpoint(job_id, saved[0])
     # What a lost worker left: its points up to the checkpoint, and one recorded after it.
     store.append_costs(job_id, [(p.epoch, p.cost) for p in early.costs] + [(261, 123.0)], epoch=265)
 
