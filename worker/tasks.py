@@ -115,6 +115,10 @@ def _train(store: JobStore, queue: Queue, job_id: str, training: Training) -> st
             reporter.flush(final=True)
             _write_until_done(partial(store.fail, job_id, str(exc)))
             return "failed"
+        except Exception as exc:  # a bug or MemoryError: say so rather than leave the job running
+            reporter.flush(final=True)
+            _write_until_done(partial(store.fail, job_id, f"the worker failed: {type(exc).__name__}: {exc}"))
+            raise
     reporter.flush(final=True)
     if result.stopped and reporter.canceled:
         _write_until_done(partial(store.mark_canceled, job_id))
