@@ -144,8 +144,9 @@ def post_to_running(service: Service, jobs: int) -> list[float]:
     return latencies
 
 
-async def _poll_costs(port: int, job_id: str, until: float, latencies: list[float], errors: list[int]
-                      ) -> None:
+async def _poll_costs(
+    port: int, job_id: str, until: float, latencies: list[float], errors: list[int]
+) -> None:
     """One keep-alive client: GET /jobs/{id}/costs?since=<its last next_since> until ``until``."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     since = 0
@@ -186,8 +187,12 @@ def costs_throughput(service: Service, clients: int, seconds: float) -> tuple[fl
     return len(latencies) / elapsed, percentile(latencies, 0.99) * 1000, len(errors), status
 
 
-def table(args: argparse.Namespace, ratio: tuple[float, float], latencies: list[float],
-          load: tuple[float, float, int, str]) -> str:
+def table(
+    args: argparse.Namespace,
+    ratio: tuple[float, float],
+    latencies: list[float],
+    load: tuple[float, float, int, str],
+) -> str:
     """The Markdown table of the three measures against their targets."""
     through, direct = ratio
     rate, p99, errors, status = load
@@ -197,23 +202,25 @@ def table(args: argparse.Namespace, ratio: tuple[float, float], latencies: list[
     def met(ok: bool) -> str:
         return "yes" if ok else "**no**"
 
-    return "\n".join([
-        "| measure | value | target | met |",
-        "|---|---|---|---|",
-        f"| seed Adam job through the service, POST → succeeded (median of {args.repeat}) "
-        f"| {through:.3f} s | | |",
-        f"| the same run, trainer called directly (median of {args.repeat}) | {direct:.3f} s | | |",
-        f"| ratio service / direct | {through / direct:.3f} | ≤ {RATIO_TARGET:.2f} "
-        f"| {met(through / direct <= RATIO_TARGET)} |",
-        f"| POST → running, p50 ({len(latencies)} jobs, idle worker) | {p50:.1f} ms "
-        f"| ≤ {LATENCY_TARGET_MS:.0f} ms | {met(p50 <= LATENCY_TARGET_MS)} |",
-        f"| POST → running, p95 | {p95:.1f} ms | | |",
-        f"| GET /jobs/{{id}}/costs, {args.clients} concurrent clients for {args.seconds:g} s "
-        f"while a job trains | {rate:.0f} req/s | ≥ {THROUGHPUT_TARGET:.0f} req/s "
-        f"| {met(rate >= THROUGHPUT_TARGET)} |",
-        f"| GET /jobs/{{id}}/costs, p99 latency | {p99:.1f} ms | | |",
-        f"| errors (non-200 answers) during that load | {errors} | 0 | {met(errors == 0)} |",
-    ])
+    return "\n".join(
+        [
+            "| measure | value | target | met |",
+            "|---|---|---|---|",
+            f"| seed Adam job through the service, POST → succeeded (median of {args.repeat}) "
+            f"| {through:.3f} s | | |",
+            f"| the same run, trainer called directly (median of {args.repeat}) | {direct:.3f} s | | |",
+            f"| ratio service / direct | {through / direct:.3f} | ≤ {RATIO_TARGET:.2f} "
+            f"| {met(through / direct <= RATIO_TARGET)} |",
+            f"| POST → running, p50 ({len(latencies)} jobs, idle worker) | {p50:.1f} ms "
+            f"| ≤ {LATENCY_TARGET_MS:.0f} ms | {met(p50 <= LATENCY_TARGET_MS)} |",
+            f"| POST → running, p95 | {p95:.1f} ms | | |",
+            f"| GET /jobs/{{id}}/costs, {args.clients} concurrent clients for {args.seconds:g} s "
+            f"while a job trains | {rate:.0f} req/s | ≥ {THROUGHPUT_TARGET:.0f} req/s "
+            f"| {met(rate >= THROUGHPUT_TARGET)} |",
+            f"| GET /jobs/{{id}}/costs, p99 latency | {p99:.1f} ms | | |",
+            f"| errors (non-200 answers) during that load | {errors} | 0 | {met(errors == 0)} |",
+        ]
+    )
 
 
 def main() -> None:
@@ -237,8 +244,10 @@ def main() -> None:
         service.stop()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     command = "`.venv/bin/python bench/service.py " + " ".join(sys.argv[1:]) + "`"
-    report = f"{command} ({machine}; `descent serve` with {os.cpu_count()} workers and " \
-             f"{args.api_processes} API processes, embedded Redis)\n\n{table(args, ratio, latencies, load)}\n"
+    report = (
+        f"{command} ({machine}; `descent serve` with {os.cpu_count()} workers and "
+        f"{args.api_processes} API processes, embedded Redis)\n\n{table(args, ratio, latencies, load)}\n"
+    )
     print(report)
     if args.append:
         with open(args.append, "a") as out:

@@ -55,11 +55,12 @@ def server_args(binary: str, port: int, data_dir: Path) -> list[str]:
         "--daemonize", "no",
         "--logfile", "",
         "--loglevel", "warning",
-    ]
+    ]  # fmt: skip
 
 
-def start_redis(data_dir: Path, *, port: int | None = None, attempts: int = 3
-                ) -> tuple[subprocess.Popen, str]:
+def start_redis(
+    data_dir: Path, *, port: int | None = None, attempts: int = 3
+) -> tuple[subprocess.Popen, str]:
     """Start redis-server with its data in ``data_dir``; return the process and its ``redis://`` URL.
 
     Waits (at most ``START_TIMEOUT_SECONDS`` per attempt) until the server answers PING. With no
@@ -71,8 +72,9 @@ def start_redis(data_dir: Path, *, port: int | None = None, attempts: int = 3
     data_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(1 if port else attempts):
         chosen = port or free_port()
-        process = subprocess.Popen(server_args(binary, chosen, data_dir), stdout=subprocess.DEVNULL,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            server_args(binary, chosen, data_dir), stdout=subprocess.DEVNULL, start_new_session=True
+        )
         url = f"redis://127.0.0.1:{chosen}/0"
         if _wait_until_up(process, url, START_TIMEOUT_SECONDS):
             return process, url

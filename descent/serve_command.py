@@ -73,8 +73,13 @@ def serve(
             typer.echo(f"descent: embedded Redis at {redis.url}, data in {redis.data_dir}")
         api = Child("API", _api_command(host, port, api_processes, access_log), env)
         worker_env = {**env, **one_blas_thread_env()}
-        children = [api, *(Child(f"worker {i + 1}", [sys.executable, "-m", "worker"], worker_env)
-                           for i in range(n_workers))]
+        children = [
+            api,
+            *(
+                Child(f"worker {i + 1}", [sys.executable, "-m", "worker"], worker_env)
+                for i in range(n_workers)
+            ),
+        ]
         if not _wait_for_api(host, port, api, stop):
             raise typer.Exit(1)
         typer.echo(f"descent: API docs at http://{_display_host(host)}:{port}/docs ({n_workers} workers)")
@@ -113,8 +118,10 @@ class Child:
             self.exited_at = now
             stable = now - self.started > STABLE_SECONDS
             self.delay = 1.0 if stable else min(self.delay * 2, MAX_RESTART_DELAY_SECONDS)
-            typer.echo(f"descent: {self.name} exited ({self.process.returncode}); restarting it in "
-                       f"{self.delay:g} s", err=True)
+            typer.echo(
+                f"descent: {self.name} exited ({self.process.returncode}); restarting it in {self.delay:g} s",
+                err=True,
+            )
         if now >= self.exited_at + self.delay:
             self.start()
 

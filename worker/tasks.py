@@ -272,8 +272,9 @@ class _Watcher:
 
     def __init__(self, reporter: RunReporter) -> None:
         self.done = threading.Event()
-        self.thread = threading.Thread(target=reporter.watch, args=(self.done,), daemon=True,
-                                       name=f"watch-{reporter.job_id}")
+        self.thread = threading.Thread(
+            target=reporter.watch, args=(self.done,), daemon=True, name=f"watch-{reporter.job_id}"
+        )
 
     def __enter__(self) -> _Watcher:
         self.thread.start()

@@ -29,13 +29,16 @@ def idle_settings(e2e_settings: Settings) -> Settings:
 @pytest.fixture
 def idle_client(idle_settings: Settings) -> Iterator[httpx.Client]:
     """A client of an API whose queue has no worker, so its jobs stay queued."""
-    with ServerThread(create_app(idle_settings), free_port()) as server, \
-            httpx.Client(base_url=server.url, timeout=10) as http:
+    with (
+        ServerThread(create_app(idle_settings), free_port()) as server,
+        httpx.Client(base_url=server.url, timeout=10) as http,
+    ):
         yield http
 
 
-def test_a_canceled_queued_job_never_runs(idle_client: httpx.Client, idle_settings: Settings,
-                                          tmp_path: Path) -> None:
+def test_a_canceled_queued_job_never_runs(
+    idle_client: httpx.Client, idle_settings: Settings, tmp_path: Path
+) -> None:
     canceled = submit(idle_client, {"optimizer": {"name": "gd"}, "epochs": 50})
     kept = submit(idle_client, {"optimizer": {"name": "gd"}, "epochs": 50})
     response = idle_client.delete(f"/jobs/{canceled}")

@@ -29,8 +29,9 @@ def test_short_job_streams_the_trainers_cost_history(client: httpx.Client) -> No
     assert body["result"]["accuracy"] == expected.accuracy
     assert body["result"]["final_cost"] == expected.final_cost
     assert body["result"]["steps"] == expected.steps
-    created, started, finished = (datetime.fromisoformat(body[k]) for k in ("created_at", "started_at",
-                                                                             "finished_at"))
+    created, started, finished = (
+        datetime.fromisoformat(body[k]) for k in ("created_at", "started_at", "finished_at")
+    )
     assert created <= started <= finished
     assert body["error"] is None
 
@@ -80,13 +81,19 @@ def test_uploaded_dataset_trains(client: httpx.Client) -> None:
     dataset = upload.json()
     assert (dataset["n_features"], dataset["n_examples"]) == (2, 200)
 
-    spec = {"optimizer": {"name": "adam", "learning_rate": 0.01}, "dataset": {"id": dataset["id"]},
-            "layers": [8], "epochs": 200, "record_every": 50}
+    spec = {
+        "optimizer": {"name": "adam", "learning_rate": 0.01},
+        "dataset": {"id": dataset["id"]},
+        "layers": [8],
+        "epochs": 200,
+        "record_every": 50,
+    }
     job_id = submit(client, spec)
     points, status, _ = follow_costs(client, job_id, timeout=30)
     assert status == "succeeded"
-    config = TrainConfig(layers=(8,), optimizer=OptimizerConfig(name="adam", learning_rate=0.01), epochs=200,
-                         record_every=50)
+    config = TrainConfig(
+        layers=(8,), optimizer=OptimizerConfig(name="adam", learning_rate=0.01), epochs=200, record_every=50
+    )
     expected = train(X, Y, config)
     assert [p["epoch"] for p in points] == [1, 51, 101, 151, 200]
     assert [p["cost"] for p in points] == [p.cost for p in expected.costs]
@@ -96,8 +103,12 @@ def test_uploaded_dataset_trains(client: httpx.Client) -> None:
 def test_diverging_job_fails_with_its_epoch_and_keeps_its_history(client: httpx.Client) -> None:
     X, Y = load_builtin("moons")
     inline = {"X": (X * 1e200).tolist(), "Y": Y[0].tolist()}  # the logits overflow within a few epochs
-    spec = {"optimizer": {"name": "gd", "learning_rate": 1.0}, "dataset": inline, "epochs": 500,
-            "record_every": 1}
+    spec = {
+        "optimizer": {"name": "gd", "learning_rate": 1.0},
+        "dataset": inline,
+        "epochs": 500,
+        "record_every": 1,
+    }
     job_id = submit(client, spec)
     points, status, _ = follow_costs(client, job_id, timeout=30)
     body = job(client, job_id)

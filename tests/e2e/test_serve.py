@@ -23,8 +23,19 @@ STOP_DEADLINE_SECONDS = 15
 
 def start_serve(port: int, data_dir: Path, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DESCENT_REDIS_URL")}
-    command = [sys.executable, "-m", "descent", "serve", "--port", str(port), "--workers", "1",
-               "--data-dir", str(data_dir), "--no-access-log"]
+    command = [
+        sys.executable,
+        "-m",
+        "descent",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--data-dir",
+        str(data_dir),
+        "--no-access-log",
+    ]
     with open(log, "ab") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -93,8 +104,11 @@ def test_serve_restarts_a_killed_worker_and_a_killed_redis(tmp_path: Path) -> No
         for kind in ("-m worker", "redis-server"):
             (pid,) = [pid for pid, command in children(serve).items() if kind in command]
             os.kill(pid, signal.SIGKILL)
-            wait_for(lambda k=kind, p=pid: [q for q, c in children(serve).items() if k in c and q != p], 15,
-                     f"a new {kind} process")
+            wait_for(
+                lambda k=kind, p=pid: [q for q, c in children(serve).items() if k in c and q != p],
+                15,
+                f"a new {kind} process",
+            )
             wait_for(lambda: ready(url), 30, f"/readyz after killing {kind}")
             with httpx.Client(base_url=url, timeout=10) as client:
                 job_id = submit(client, {"optimizer": {"name": "gd"}, "epochs": 50})

@@ -76,8 +76,9 @@ def assert_same_run(store: JobStore, job_id: str, expected: Any) -> None:
         assert np.array_equal(model[name], array), name  # bitwise
 
 
-def test_points_are_streamed_in_batches_at_most_ten_a_second(redis_client: Any, settings: Any,
-                                                             queue: Queue) -> None:
+def test_points_are_streamed_in_batches_at_most_ten_a_second(
+    redis_client: Any, settings: Any, queue: Queue
+) -> None:
     store = FlushTimes(redis_client, settings)
     job_id = create(store, optimizer={"name": "adam"}, epochs=2500, record_every=1)
     started = time.monotonic()
@@ -125,8 +126,9 @@ def test_a_job_resumes_from_its_checkpoint_with_a_bitwise_equal_result(store: Jo
     assert_same_run(store, job_id, expected_run("adam", 600, 10))
 
 
-def test_a_shutdown_hands_the_job_back_and_it_resumes(store: JobStore, queue: Queue,
-                                                      shutdown: threading.Event) -> None:
+def test_a_shutdown_hands_the_job_back_and_it_resumes(
+    store: JobStore, queue: Queue, shutdown: threading.Event
+) -> None:
     job_id = create(store, optimizer={"name": "momentum"}, epochs=6000, record_every=50)
     when(lambda: len(store.costs_since(job_id)) >= 3, shutdown.set)
     assert tasks.execute(store, queue, job_id) == "queued"
