@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,42 @@ class Settings(BaseSettings):
     max_epoch_examples: int = Field(default=50_000_000, ge=1, description="Cap on epochs × examples.")
     max_inline_values: int = Field(default=1_000_000, ge=1, description="Cap on numbers in inline data.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("API_KEYS", "DESCENT_API_KEYS"),
+        description="Comma-separated API keys; unset or empty means no authentication (owner `public`). "
+        "When set, every endpoint but /healthz, /readyz, /docs and /openapi.json needs "
+        "`Authorization: Bearer <key>`, and each key sees only the jobs and datasets it created.",
+    )
+    redis_timeout_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Connect and read timeout of the API's Redis client: with Redis down or stuck, a "
+        "request is a 503 within about this long.",
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1,
+        description="Cap on a JSON request body (413 before it is read); uploads have max_upload_bytes.",
+    )
+    rate_limit_jobs_per_minute: int = Field(
+        default=60, ge=0, description="Job submissions per owner per minute (fixed window); 0: no limit."
+    )
+    max_queued_jobs: int = Field(
+        default=1000, ge=1, description="Submissions are refused (503, Retry-After) while this many wait."
+    )
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600, ge=1, description="How long an Idempotency-Key of POST /jobs is remembered."
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """``"k1,k2"`` → ``["k1", "k2"]`` (blanks dropped)."""
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
 
 
 @lru_cache

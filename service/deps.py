@@ -15,7 +15,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from service.config import Settings
-from service.store import PUBLIC_OWNER, JobStore
+from service.store import JobStore
 
 
 async def get_settings(request: Request) -> Settings:
@@ -42,12 +42,13 @@ async def get_queue(redis: RedisDep, settings: SettingsDep) -> Queue:
     return Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
 
 
-async def get_owner() -> str:
+async def get_owner(request: Request) -> str:
     """Who is asking: the owner of the jobs and datasets they create and may see.
 
-    Everyone is ``public`` until API keys exist (issue 6), which will derive the owner from the key.
+    Set by ``service.auth.AuthMiddleware``: ``public`` without API keys, else derived from the key. A
+    request that did not pass the middleware has no owner and fails rather than see ``public``'s jobs.
     """
-    return PUBLIC_OWNER
+    return request.state.owner
 
 
 StoreDep = Annotated[JobStore, Depends(get_store)]

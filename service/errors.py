@@ -1,22 +1,23 @@
 """The service's exceptions and their mapping to HTTP, in one place.
 
 Every error body is ``{"detail": ...}``: a string, or for 422 a list of ``{"loc", "msg", "type"}`` in
-FastAPI's validation format so that the field is always named. Redis being unreachable is a 503 with
-``Retry-After``; anything unexpected is a 500 with a generic message (the traceback goes to the log, never
-to the client).
+FastAPI's validation format so that the field is always named. Redis being unreachable, stuck past the
+client's timeout, loading its data or refusing writes is a 503 with ``Retry-After``; anything unexpected is
+a 500 with a generic message (the traceback goes to the log, never to the client). The pure ASGI
+middlewares (``service.auth``, ``service.limits``) answer with :func:`error_response` too.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -24,16 +25,29 @@ log = logging.getLogger("descent.service")
 
 RETRY_AFTER_SECONDS = 2
 
+REDIS_UNAVAILABLE = ("LOADING", "MISCONF", "OOM", "READONLY", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN")
+"""Prefixes of Redis error replies that mean "not now" (loading its AOF, disk or memory full, a replica)."""
+
+
+def _retry_after(seconds: int) -> dict[str, str]:
+    return {"Retry-After": str(max(1, seconds))}
+
 
 class ServiceError(Exception):
     """Base class: an error with an HTTP status and a message a user understands."""
 
     status_code = 400
-    headers: ClassVar[dict[str, str] | None] = None
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers
+
+
+class Unauthorized(ServiceError):
+    """No API key, or not one of the configured keys."""
+
+    status_code = 401
 
 
 class NotFound(ServiceError):
@@ -54,6 +68,15 @@ class PayloadTooLarge(ServiceError):
     status_code = 413
 
 
+class TooManyRequests(ServiceError):
+    """Over the owner's submission rate; ``Retry-After`` says when the window frees up."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, _retry_after(retry_after))
+
+
 class Unprocessable(ServiceError):
     """Well-formed input the service cannot use (a bad uploaded file, a bad predict input)."""
 
@@ -64,7 +87,9 @@ class Unavailable(ServiceError):
     """A dependency (Redis, the workers) is not there; the client may retry."""
 
     status_code = 503
-    headers: ClassVar[dict[str, str] | None] = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+    def __init__(self, detail: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail, _retry_after(retry_after))
 
 
 class SpecRejected(ValueError):
@@ -76,7 +101,8 @@ class SpecRejected(ValueError):
         self.msg = msg
 
 
-def _json(status: int, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(status: int, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The ``{"detail": ...}`` JSON response every error gets."""
     return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=status, headers=headers)
 
 
@@ -104,30 +130,38 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return _json(exc.status_code, exc.detail, exc.headers)
+        return error_response(exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(SpecRejected)
     async def _spec_rejected(_: Request, exc: SpecRejected) -> JSONResponse:
-        return _json(422, [{"loc": ["body", *exc.loc], "msg": exc.msg, "type": "value_error"}])
+        return error_response(422, [{"loc": ["body", *exc.loc], "msg": exc.msg, "type": "value_error"}])
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _json(422, _validation_detail(exc.errors()))
+        return error_response(422, _validation_detail(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))
-        return _json(exc.status_code, exc.detail, headers)
+        return error_response(exc.status_code, exc.detail, headers)
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
     async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("Redis unavailable: %s", exc)
-        return _json(503, "the job store (Redis) is unavailable; retry shortly", Unavailable.headers)
+        return error_response(
+            503, "the job store (Redis) is unavailable; retry shortly", _retry_after(RETRY_AFTER_SECONDS)
+        )
+
+    @app.exception_handler(RedisResponseError)
+    async def _redis_refused(request: Request, exc: RedisResponseError) -> JSONResponse:
+        if str(exc).startswith(REDIS_UNAVAILABLE):
+            return await _redis_down(request, exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
-        return _json(500, "internal error")
+        return error_response(500, "internal error")

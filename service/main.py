@@ -1,7 +1,10 @@
 """The FastAPI application: ``create_app(settings)`` wires settings, Redis, routes, errors and the docs.
 
 ``/docs`` serves Swagger UI from the ``swagger-ui-bundle`` package's files (mounted at ``/static/swagger``),
-so the page works with no internet access; ReDoc is off. Run it with
+so the page works with no internet access; ReDoc is off. Two pure ASGI middlewares run before any route:
+``service.auth`` (API keys, the request's owner) and ``service.limits`` (413 for a body over its cap,
+before it is read). The API's Redis client has short timeouts and retries only a refused or dropped
+connection once, so an outage is a 503 within about ``settings.redis_timeout_seconds``. Run it with
 ``uvicorn --factory service.main:create_app`` (settings from the environment).
 """
 
@@ -15,12 +18,18 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 from swagger_ui_bundle import swagger_ui_path
 
+from service.auth import AuthMiddleware
 from service.config import Settings, get_settings
 from service.errors import install_error_handlers
+from service.limits import BodyLimitMiddleware
+from service.openapi import document_common_responses
 from service.routes import datasets, health, jobs, plots
-from service.store import connect
 
 SWAGGER_STATIC = "/static/swagger"
 
@@ -47,13 +56,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.redis = connect(settings.redis_url or "redis://127.0.0.1:6379/0")
+    app.state.redis = api_redis(settings)
     install_error_handlers(app)
+    limits = {"max_body_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}
+    app.add_middleware(BodyLimitMiddleware, **limits)
+    app.add_middleware(AuthMiddleware, keys=[key.get_secret_value() for key in settings.api_keys])
     for module in (jobs, datasets, plots, health):
         app.include_router(module.router)
     _mount_docs(app)
     _mount_page(app)
+    document_common_responses(app, keys_required=bool(settings.api_keys))
     return app
+
+
+def api_redis(settings: Settings) -> Redis:
+    """The API's client: every connect and read bounded by ``redis_timeout_seconds``; a refused or dropped
+    connection (a restarted Redis) is retried once at once, a timeout never."""
+    timeout = settings.redis_timeout_seconds
+    return Redis.from_url(
+        settings.redis_url or "redis://127.0.0.1:6379/0",
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        health_check_interval=15,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
 
 
 def _mount_page(app: FastAPI) -> None:

@@ -11,8 +11,11 @@ from rq import Queue
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
+from service.config import Settings
 from service.deps import OwnerDep, QueueDep, SettingsDep, StoreDep
 from service.errors import Conflict, NotFound, SpecRejected
+from service.idempotency import Claim, IdempotencyKeyHeader, fingerprint
+from service.limits import check_submission
 from service.schemas import (
     BAD_BODY,
     MAX_EPOCH,
@@ -61,7 +64,28 @@ def _data_shape(spec: TrainingSpec, store: JobStore, owner: str) -> tuple[int, i
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobPublic,
-    responses={**BAD_BODY, 422: {"model": ErrorBody, "description": "The spec is invalid or over a cap."}},
+    responses={
+        **BAD_BODY,
+        202: {
+            "description": "Queued; a retry with the same Idempotency-Key gets the same job.",
+            "headers": {
+                "Location": {"schema": {"type": "string"}, "description": "The job's URL."},
+                "Idempotent-Replayed": {
+                    "schema": {"type": "string", "enum": ["true"]},
+                    "description": "Present when this is the job of an earlier request with the key.",
+                },
+            },
+        },
+        409: {"model": ErrorBody, "description": "A request with this Idempotency-Key is in flight."},
+        413: {"model": ErrorBody, "description": "The body is over the cap (max_body_bytes)."},
+        422: {
+            "model": ErrorBody,
+            "description": "The spec is invalid or over a cap, or the Idempotency-Key was used with "
+            "another body.",
+        },
+        429: {"model": ErrorBody, "description": "Over the submission rate; see Retry-After."},
+        503: {"model": ErrorBody, "description": "The queue is full or Redis is down; see Retry-After."},
+    },
     summary="Submit a training job",
 )
 def create_job(
@@ -71,9 +95,36 @@ def create_job(
     queue: QueueDep,
     settings: SettingsDep,
     owner: OwnerDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JobPublic:
-    """Validate the spec against the caps, store the job as ``queued`` and enqueue it for a worker."""
+    """Validate the spec against the caps, store the job as ``queued`` and enqueue it for a worker.
+
+    Submissions are rate-limited per owner (429) and refused while the queue is full (503). With an
+    ``Idempotency-Key``, a retry of the same body returns the first request's job instead of a new one.
+    """
     check_caps(spec, settings, *_data_shape(spec, store, owner))
+    if idempotency_key is None:
+        record = _submit(spec, store, queue, settings, owner)
+    else:
+        claim = Claim(store, owner, idempotency_key, fingerprint(spec), settings.idempotency_ttl_seconds)
+        first = claim.take()
+        record = None if first is None else store.get_job(first, owner=owner)
+        if record is not None:
+            response.headers["Idempotent-Replayed"] = "true"
+        else:  # the key's first request (or its job has expired since)
+            try:
+                record = _submit(spec, store, queue, settings, owner)
+            except BaseException:
+                claim.release()
+                raise
+            claim.complete(record.id)
+    response.headers["Location"] = f"/jobs/{record.id}"
+    return JobPublic.of(record)
+
+
+def _submit(spec: TrainingSpec, store: JobStore, queue: Queue, settings: Settings, owner: str) -> JobRecord:
+    """Check the limits, store the job and enqueue it (a failed enqueue fails the job)."""
+    check_submission(store, queue, settings, owner)
     record = store.create_job(spec, owner=owner)
     try:
         queue.enqueue(
@@ -88,8 +139,7 @@ def create_job(
     except Exception:
         store.fail(record.id, "the job could not be queued")
         raise
-    response.headers["Location"] = f"/jobs/{record.id}"
-    return JobPublic.of(record)
+    return record
 
 
 @router.get("", response_model=JobList, summary="List jobs, newest first")

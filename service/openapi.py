@@ -1,0 +1,62 @@
+"""The OpenAPI document's cross-cutting parts, added once to every operation they apply to.
+
+Routes document their own answers; what the middlewares and the Redis error mapping can answer on any
+operation is added here, so the document stays honest without repeating it in each route:
+
+* the ``bearer`` security scheme on every non-public operation, required when API keys are configured
+  (then a 401 too), optional otherwise (``security: [{bearer: []}, {}]``);
+* 503 with ``Retry-After`` (Redis unavailable) on every operation that reads or writes Redis;
+* 413 (body over its cap, ``service.limits``) on every operation that takes a body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from service.auth import is_public
+
+SCHEME = "bearer"
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+NO_REDIS = frozenset({"/healthz", "/readyz"})
+"""Never the Redis 503 of the error mapping (``/readyz`` documents its own 503, which says why)."""
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "content": ERROR, **({"headers": headers} if headers else {})}
+
+
+def document_common_responses(app: FastAPI, keys_required: bool) -> None:
+    """Wrap ``app.openapi`` so the generated document carries security, 401, 413 and 503."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "One of the server's API keys (API_KEYS); needed only when the server has keys.",
+        }
+        security: list[dict] = [{SCHEME: []}] if keys_required else [{SCHEME: []}, {}]
+        unauthorized = _error(
+            "No API key, or not a valid one.", {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        )
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                responses = operation["responses"]
+                if "requestBody" in operation:
+                    responses.setdefault("413", _error("The request body is over its cap."))
+                if path in NO_REDIS or is_public(path):
+                    continue
+                operation["security"] = security
+                if keys_required:
+                    responses["401"] = unauthorized
+                responses.setdefault("503", _error("Redis is unavailable; retry after a while.", RETRY_AFTER))
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
