@@ -376,6 +376,28 @@ def test_sigterm_stops_the_api_within_its_grace_period(deployment: Deployment) -
         pytest.fail(f"the API outlived its {grace} s grace period\n{deployment.logs()}")
 
 
+def test_a_variable_from_dotenv_reaches_the_api(deployment: Deployment) -> None:
+    """`.env` with API_KEYS=...: compose puts it in the API's environment, and the API enforces it."""
+    folder = deployment.folder / "with-dotenv"
+    folder.mkdir()
+    keyed = Deployment(
+        interpolate(load_compose(), {"API_KEYS": "k-one,k-two"}),
+        folder,
+        redis_port=deployment.redis_port,
+        api_port=free_port(),
+    )
+    try:
+        api = keyed.start_api()
+        _wait(
+            _answers(f"{keyed.api}/healthz", 200), START_SECONDS, "the keyed API did not answer", keyed, [api]
+        )
+        assert httpx.get(f"{keyed.api}/jobs", timeout=5.0).status_code == 401
+        authorized = httpx.get(f"{keyed.api}/jobs", headers={"Authorization": "Bearer k-two"}, timeout=5.0)
+        assert authorized.status_code == 200, authorized.text
+    finally:
+        keyed.stop_all()
+
+
 def _find_parameters(body: object) -> dict:
     """The ``{"W1": [[...]], "b1": ...}`` mapping in the model response, wherever the API nests it."""
     if isinstance(body, dict):
