@@ -28,6 +28,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
@@ -233,6 +234,7 @@ def main() -> None:
     parser.add_argument("--append", type=Path, help="append the table under '## Service' to this file")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     service = Service(args.api_processes)
     try:
         service.wait_ready()
@@ -243,10 +245,15 @@ def main() -> None:
     finally:
         service.stop()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    http = (
+        ", ".join(name for name in ("uvloop", "httptools") if importlib.util.find_spec(name))
+        or "asyncio, h11"
+    )
     command = "`.venv/bin/python bench/service.py " + " ".join(sys.argv[1:]) + "`"
     report = (
-        f"{command} ({machine}; `descent serve` with {os.cpu_count()} workers and "
-        f"{args.api_processes} API processes, embedded Redis)\n\n{table(args, ratio, latencies, load)}\n"
+        f"{command}\n\n{machine}; `descent serve` with {os.cpu_count()} workers and {args.api_processes} "
+        f"API process(es) on uvicorn ({http}), embedded Redis; load average {load_before:.1f} before the "
+        f"run (the machine is shared).\n\n{table(args, ratio, latencies, load)}\n"
     )
     print(report)
     if args.append:
