@@ -64,7 +64,8 @@ class Service:
         self.folder = tempfile.TemporaryDirectory(prefix="descent-bench-")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DESCENT_REDIS_URL")}
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DESCENT_REDIS_URL", "API_KEYS")}
+        env["DESCENT_RATE_LIMIT_JOBS_PER_MINUTE"] = "0"  # it posts ~55 jobs a minute; this measures speed
         command = [
             sys.executable, "-m", "descent", "serve", "--port", str(self.port), "--no-access-log",
             "--api-processes", str(api_processes), "--data-dir", self.folder.name,
