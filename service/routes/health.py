@@ -1,11 +1,17 @@
-"""Liveness (``/healthz``) and readiness (``/readyz``: Redis answers and a worker listens on the queue)."""
+"""Liveness (``/healthz``) and readiness (``/readyz``: Redis answers and a live worker listens on the queue).
+
+A worker counts while its RQ key exists: RQ refreshes it with every heartbeat, so a worker that was
+killed stops counting once its key expires, though it stays in the registry set until RQ cleans it.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from redis import Redis
 from redis.exceptions import RedisError
-from rq import Worker
+from rq import Queue
+from rq.worker_registration import get_keys
 
 from service.deps import QueueDep, RedisDep
 from service.schemas import Health, Readiness
@@ -22,20 +28,35 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "Redis is unreachable or no worker is alive."}},
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "Redis is unreachable or no worker is alive; ``detail`` says which.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+        }
+    },
     summary="Ready to run jobs",
 )
 def readyz(redis: RedisDep, queue: QueueDep) -> Readiness | JSONResponse:
     """200 when Redis answers PING and at least one RQ worker is alive on the queue; else 503 and why."""
     try:
         redis.ping()
-        workers = Worker.count(connection=redis, queue=queue)
+        workers = _live_workers(redis, queue)
     except RedisError as exc:
-        return _unavailable(Readiness(status="unavailable", redis=False, workers=0, detail=f"Redis: {exc}"))
+        detail = f"Redis is unreachable: {exc}"
+        return _unavailable(Readiness(status="unavailable", redis=False, workers=0, detail=detail))
     if workers == 0:
         detail = f"no worker is listening on queue {queue.name!r}"
         return _unavailable(Readiness(status="unavailable", redis=True, workers=0, detail=detail))
     return Readiness(status="ready", redis=True, workers=workers)
+
+
+def _live_workers(redis: Redis, queue: Queue) -> int:
+    """Registered workers of the queue whose RQ key has not expired (one pipelined round trip)."""
+    with redis.pipeline(transaction=False) as pipe:
+        for key in get_keys(queue=queue):
+            pipe.exists(key)
+        return sum(pipe.execute())
 
 
 def _unavailable(body: Readiness) -> JSONResponse:
