@@ -6,7 +6,10 @@ operation is added here, so the document stays honest without repeating it in ea
 * the ``bearer`` security scheme on every non-public operation, required when API keys are configured
   (then a 401 too), optional otherwise (``security: [{bearer: []}, {}]``);
 * 503 with ``Retry-After`` (Redis unavailable) on every operation that reads or writes Redis;
-* 413 (body over its cap, ``service.limits``) on every operation that takes a body.
+* 413 (body over its cap, ``service.limits``) on every operation that takes a body;
+* OpenAPI links from each creating operation (``POST /jobs``, ``POST /datasets``) to the operations on the
+  created resource (``/jobs/{job_id}…``, and ``/plots/costs?job=``), so clients and stateful testers such
+  as schemathesis can follow an ``id`` from one answer to the next request.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ def document_common_responses(app: FastAPI, keys_required: bool) -> None:
         unauthorized = _error(
             "No API key, or not a valid one.", {"WWW-Authenticate": {"schema": {"type": "string"}}}
         )
+        _link_created_resources(schema["paths"])
         for path, operations in schema["paths"].items():
             for operation in operations.values():
                 responses = operation["responses"]
@@ -60,3 +64,28 @@ def document_common_responses(app: FastAPI, keys_required: bool) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+CREATED = {"/jobs": ("202", "job_id"), "/datasets": ("201", "dataset_id")}
+"""Collections whose POST creates a resource: the success status and the id's path parameter name."""
+QUERY_LINKS = {"/jobs": [("/plots/costs", "get", "job")]}
+"""Operations that take a created id in the query: (path, method, query parameter)."""
+
+
+def _link_created_resources(paths: dict[str, Any]) -> None:
+    for collection, (status, parameter) in CREATED.items():
+        response = paths[collection]["post"]["responses"][status]
+        links = response.setdefault("links", {})
+        targets = [
+            (path, method, parameter)
+            for path in paths
+            if path.startswith(f"{collection}/{{{parameter}}}")
+            for method in paths[path]
+        ]
+        for path, method, name in targets + QUERY_LINKS.get(collection, []):
+            operation = paths[path][method]
+            links[operation["operationId"]] = {
+                "operationId": operation["operationId"],
+                "parameters": {name: "$response.body#/id"},
+                "description": f"{method.upper()} {path} of the created resource.",
+            }

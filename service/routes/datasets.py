@@ -44,7 +44,8 @@ def upload_dataset(
         UploadFile,
         File(
             description=".csv or .npy: one example per row, label (0/1) in the last column. "
-            ".npz: arrays X (features × examples) and Y."
+            ".npz: arrays X (features × examples) and Y.",
+            examples=["x1,x2,label\n0.0,1.0,0\n1.0,0.5,1\n2.0,-1.0,1\n-0.5,0.25,0\n"],
         ),
     ],
     response: Response,
