@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     max_parameters: int = Field(default=2_000_000, ge=1)
     max_epoch_examples: int = Field(default=50_000_000, ge=1, description="Cap on epochs × examples.")
     max_inline_values: int = Field(default=1_000_000, ge=1, description="Cap on numbers in inline data.")
-    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="Cap on an uploaded dataset file (413 over it)."
+    )
 
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
