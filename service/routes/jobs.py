@@ -16,6 +16,7 @@ from service.deps import OwnerDep, QueueDep, SettingsDep, StoreDep
 from service.errors import Conflict, NotFound, SpecRejected
 from service.idempotency import Claim, IdempotencyKeyHeader, fingerprint
 from service.limits import check_submission
+from service.openapi import RETRY_AFTER
 from service.schemas import (
     BAD_BODY,
     MAX_EPOCH,
@@ -76,15 +77,23 @@ def _data_shape(spec: TrainingSpec, store: JobStore, owner: str) -> tuple[int, i
                 },
             },
         },
-        409: {"model": ErrorBody, "description": "A request with this Idempotency-Key is in flight."},
+        409: {
+            "model": ErrorBody,
+            "description": "A request with this Idempotency-Key is in flight.",
+            "headers": RETRY_AFTER,
+        },
         413: {"model": ErrorBody, "description": "The body is over the cap (max_body_bytes)."},
         422: {
             "model": ErrorBody,
             "description": "The spec is invalid or over a cap, or the Idempotency-Key was used with "
             "another body.",
         },
-        429: {"model": ErrorBody, "description": "Over the submission rate; see Retry-After."},
-        503: {"model": ErrorBody, "description": "The queue is full or Redis is down; see Retry-After."},
+        429: {"model": ErrorBody, "description": "Over the submission rate.", "headers": RETRY_AFTER},
+        503: {
+            "model": ErrorBody,
+            "description": "The queue is full or Redis is down.",
+            "headers": RETRY_AFTER,
+        },
     },
     summary="Submit a training job",
 )
