@@ -82,7 +82,7 @@ class AuthMiddleware:
                 response = error_response(401, detail, {"WWW-Authenticate": challenge})
                 await response(scope, receive, send)
                 return
-        scope.setdefault("state", {})["owner"] = owner
+        scope["state"] = {**scope.get("state", {}), "owner": owner}  # a dict of this request's own
         await self.app(scope, receive, send)
 
 

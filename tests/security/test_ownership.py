@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+
+import httpx
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
+from service.config import Settings
+from service.main import create_app
 from service.store import JobStore
+from tests.e2e.helpers import ServerThread
 from tests.security.conftest import KEY_A, KEY_B, bearer
+from tests.servers import free_port
 from trainer.network import initialize_parameters
 
 pytestmark = pytest.mark.timeout(60)
@@ -87,3 +95,23 @@ def test_a_plot_mixing_own_and_anothers_jobs_is_404(keyed_client: TestClient, al
     own = keyed_client.post("/jobs", json={"epochs": 3}, headers=B).json()["id"]
     response = keyed_client.get(f"/plots/costs?job={own}&job={alices['done']}", headers=B)
     assert response.status_code == 404 and alices["done"] in response.json()["detail"]
+
+
+def test_owners_stay_apart_under_concurrent_requests(
+    keyed_settings: Settings, redis_client: redis.Redis
+) -> None:
+    with ServerThread(create_app(keyed_settings), free_port()) as server:
+        assert httpx.post(f"{server.url}/jobs", json={"epochs": 3}, headers=A, timeout=5).status_code == 202
+        totals: dict[str, list[int]] = {"A": [], "B": []}
+
+        def poll(name: str, headers: dict[str, str]) -> None:
+            with httpx.Client(base_url=server.url, headers=headers, timeout=5) as http:
+                for _ in range(40):
+                    totals[name].append(http.get("/jobs").json()["total"])
+
+        threads = [threading.Thread(target=poll, args=(n, h)) for n, h in (("A", A), ("B", B)) * 3]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert totals["A"] == [1] * 120 and totals["B"] == [0] * 120
