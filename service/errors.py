@@ -44,12 +44,6 @@ class ServiceError(Exception):
         self.headers = headers
 
 
-class Unauthorized(ServiceError):
-    """No API key, or not one of the configured keys."""
-
-    status_code = 401
-
-
 class NotFound(ServiceError):
     """No job or dataset with that id (for this owner)."""
 
