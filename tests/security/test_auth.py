@@ -92,6 +92,8 @@ def test_api_keys_come_from_the_plain_environment_name(monkeypatch: pytest.Monke
     keys = Settings(_env_file=None).api_keys
     assert [key.get_secret_value() for key in keys] == [KEY_A, KEY_B]
     assert KEY_A not in repr(Settings(_env_file=None))
+    monkeypatch.setenv("API_KEYS", "")  # compose passes ${API_KEYS:-}: empty means no keys
+    assert Settings(_env_file=None).api_keys == []
     monkeypatch.delenv("API_KEYS")
     assert Settings(_env_file=None).api_keys == []
 
