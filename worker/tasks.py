@@ -124,7 +124,7 @@ def _train(store: JobStore, queue: Queue, job_id: str, training: Training) -> st
         _write_until_done(partial(store.mark_canceled, job_id))
         return "canceled"
     if result.stopped:  # the worker is shutting down
-        _write_until_done(partial(_hand_back, store, queue, job_id))
+        _write_until_done(partial(requeue, store, queue, job_id))
         return "queued"
     _write_until_done(lambda: store.succeed(job_id, _result(store, job_id, result), result.parameters))
     return "succeeded"
@@ -146,10 +146,14 @@ def _result(store: JobStore, job_id: str, result: TrainResult) -> dict[str, floa
     }
 
 
-def _hand_back(store: JobStore, queue: Queue, job_id: str) -> None:
-    """running → queued, and a new RQ job at the front of the queue; it resumes from the checkpoint."""
+def requeue(store: JobStore, queue: Queue, job_id: str) -> bool:
+    """Hand a running job back: running → queued, and a new RQ job at the front of ``queue``, which
+    resumes it from its last checkpoint. False (nothing done) if the job is not running any more.
+
+    Used when a worker shuts down mid-job; also what recovering a lost worker's job needs.
+    """
     if not store.transition(job_id, QUEUED, [RUNNING]):
-        return  # finished meanwhile
+        return False
     queue.enqueue(
         run_job,
         job_id,
@@ -160,6 +164,7 @@ def _hand_back(store: JobStore, queue: Queue, job_id: str) -> None:
         job_timeout=-1,
         description=f"descent job {job_id} (resumed)",
     )
+    return True
 
 
 def _write_until_done(write: Callable[[], T], timeout: float = FINAL_WRITE_SECONDS) -> T:
