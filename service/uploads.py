@@ -58,6 +58,8 @@ def _parse_csv(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     if not lines:
         raise DataError("the CSV file is empty")
     for skip in (0, 1):  # a header row is allowed
+        if not lines[skip:]:
+            raise DataError("the CSV file has a header row but no examples")
         try:
             table = np.loadtxt(lines[skip:], delimiter=",", ndmin=2, dtype=np.float64)
             break

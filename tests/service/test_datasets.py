@@ -66,6 +66,7 @@ BAD = [
     ("data.csv", b"a,b,c\nx,y,z\n", "numbers separated by commas"),
     ("data.csv", b"1,2,0\n3,nan,1\n", "NaN"),
     ("data.csv", b"", "empty"),
+    ("data.csv", b"x1,x2,label\n", "header row but no examples"),
     ("data.npy", npy_bytes(np.arange(5.0)), "at least 2 columns"),
     ("data.npy", npy_bytes(np.array([[1, "a"]], dtype=object)), "object arrays"),
     ("data.npy", b"not numpy at all", "not a readable .npy"),
