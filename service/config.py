@@ -70,6 +70,29 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600, ge=1, description="How long an Idempotency-Key of POST /jobs is remembered."
     )
+    heartbeat_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A running job whose worker has not beaten for this long is lost: a worker's reaper "
+        "re-queues it (it resumes from its checkpoint) or, after max_attempts lost workers, fails it.",
+    )
+    max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Attempts a job gets: when its worker is lost this many times it fails "
+        "('worker lost N times; last seen at …').",
+    )
+    checkpoint_seconds: float = Field(
+        default=5.0, gt=0, description="How often a running job saves its trainer state, for a resume."
+    )
+    max_job_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Cap on a job's wall-clock limit; the limit itself is derived from the job's size.",
+    )
+    min_job_seconds: float = Field(
+        default=30.0, gt=0, description="Floor of a job's wall-clock limit (max_job_seconds wins if smaller)."
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

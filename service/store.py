@@ -7,8 +7,9 @@ key                                   type    holds                             
 ====================================  ======  =============================================  ==============
 ``P:job:{id}``                        hash    id, owner, status, spec (JSON), epoch,         none while
                                               epochs, created_at, started_at, finished_at,   queued/running;
-                                              updated_at (unix s), result (JSON), error      result TTL once
-                                                                                             finished
+                                              updated_at (unix s), result (JSON), error;     result TTL once
+                                              the worker's run, rq_job, timeout_seconds,     finished
+                                              run_seconds, workers_lost
 ``P:job:{id}:costs``                  zset    member ``"{epoch}:{repr(cost)}"``, score       result TTL,
                                               epoch: ``since=N`` is one ZRANGEBYSCORE        refreshed
 ``P:job:{id}:model``                  string  npz of W1, b1, … WL, bL                        result TTL
@@ -20,6 +21,10 @@ key                                   type    holds                             
                                               n_features, n_examples, summary (JSON)
 ``P:dataset:{id}:data``               string  npz of X (n_x, m) float64 and Y (1, m)         none
 ``P:owner:{owner}:datasets``          zset    dataset ids, score created_at                  none
+``P:running``                         zset    running job ids, score = last heartbeat        none
+                                              (Redis's clock): the reapers' index
+``P:owner:{owner}:idempotency:{h}``   string  JSON fingerprint and job id; h = sha256(key)   idempotency TTL
+``P:owner:{owner}:submissions:{m}``   string  submissions counted in unix minute m           120 s
 ====================================  ======  =============================================  ==============
 
 The result TTL is ``settings.result_ttl_seconds`` (7 days by default). Index entries whose job expired are
@@ -512,3 +517,102 @@ class JobStore:
             pipe.expire(key, 2 * window_seconds)
             count, _ = pipe.execute()
         return int(count), max(1, math.ceil((window + 1) * window_seconds - now))
+
+    # ------------------------------------------------- runs, heartbeats and lost workers (the worker)
+
+    def _running_key(self) -> str:
+        return f"{self.prefix}:running"
+
+    def start_run(self, job_id: str, run_id: str, **fields: Any) -> bool:
+        """queued → running as run ``run_id`` (a fresh id per attempt), with ``fields`` in the hash.
+
+        The job enters ``P:running`` before its status changes, so a worker lost right after the change
+        is still found by a reaper (an entry whose job is not running is dropped by :meth:`claim_lost_run`).
+        """
+        self.redis.register_script(_BEAT)(keys=[self._running_key(), self.job_key(job_id)], args=[job_id, ""])
+        return self.transition(job_id, RUNNING, [QUEUED], run=run_id, **fields)
+
+    def heartbeat(self, job_id: str, run_id: str) -> bool:
+        """While ``run_id`` is the job's run: refresh ``updated_at`` and its ``P:running`` score (Redis's
+        clock, so workers' clocks don't matter). False once it is not (reaped, canceled or finished)."""
+        keys = [self._running_key(), self.job_key(job_id)]
+        return bool(self.redis.register_script(_BEAT)(keys=keys, args=[job_id, run_id]))
+
+    def end_run(self, job_id: str) -> None:
+        """Take a job that left ``running`` out of ``P:running``."""
+        self.redis.zrem(self._running_key(), job_id)
+
+    def stale_runs(self, seconds: float) -> list[str]:
+        """Ids in ``P:running`` whose last heartbeat is more than ``seconds`` old (Redis's clock)."""
+        ids = self.redis.register_script(_STALE)(keys=[self._running_key()], args=[seconds])
+        return [i.decode() for i in ids]
+
+    def claim_lost_run(self, job_id: str, seconds: float, lease: float) -> tuple[int, float, str] | None:
+        """Take a running job whose heartbeat is more than ``seconds`` old for recovery (one Lua script,
+        so of several reapers exactly one gets it): count the loss in ``workers_lost``, clear ``run`` (the
+        lost run, if it still lives, stops at its next heartbeat) and hold the entry for ``lease`` seconds.
+
+        Returns ``(workers_lost, last heartbeat (unix s), the lost run's RQ job id)``, or None if the job
+        is not stale (any more); an entry whose job is not running is dropped.
+        """
+        keys = [self._running_key(), self.job_key(job_id)]
+        reply = self.redis.register_script(_CLAIM)(keys=keys, args=[job_id, seconds, lease])
+        if not reply:
+            return None
+        lost, last_seen, rq_job = reply
+        return int(lost), float(last_seen), rq_job.decode()
+
+    def save_run_state(self, job_id: str, checkpoint: bytes, run_seconds: float) -> None:
+        """The latest checkpoint and the training seconds that produced it (across attempts), together."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.job_key(job_id, "checkpoint"), checkpoint, ex=self.ttl)
+            pipe.hset(self.job_key(job_id), "run_seconds", repr(run_seconds))
+            pipe.execute()
+
+    def run_seconds(self, job_id: str) -> float:
+        """Training seconds up to the job's latest checkpoint (0 before the first)."""
+        value = self.redis.hget(self.job_key(job_id), "run_seconds")
+        return 0.0 if value is None else float(value)
+
+
+    def set_time_limit(self, job_id: str, seconds: float) -> None:
+        """Note the job's wall-clock limit (``timeout_seconds``), derived by the worker from its size."""
+        self.redis.hset(self.job_key(job_id), "timeout_seconds", repr(seconds))
+
+# KEYS: P:running, the job hash. ARGV: job id, run id ('' registers the job before it starts running).
+# With a run id, beats only while the job is running as that run; returns 1 if it beat, else 0.
+_BEAT = """
+local t = redis.call('TIME')
+local now = string.format('%.6f', t[1] + t[2] / 1000000)
+if ARGV[2] ~= '' then
+  local h = redis.call('HMGET', KEYS[2], 'status', 'run')
+  if h[1] ~= 'running' or h[2] ~= ARGV[2] then return 0 end
+  redis.call('HSET', KEYS[2], 'updated_at', now)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return 1
+"""
+
+# KEYS: P:running. ARGV: seconds. The ids whose score is older than that by Redis's clock.
+_STALE = """
+local t = redis.call('TIME')
+local cutoff = t[1] + t[2] / 1000000 - tonumber(ARGV[1])
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.6f', cutoff))
+"""
+
+# KEYS: P:running, the job hash. ARGV: job id, seconds, lease. See JobStore.claim_lost_run.
+_CLAIM = """
+local t = redis.call('TIME')
+local now = t[1] + t[2] / 1000000
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) >= now - tonumber(ARGV[2]) then return false end
+local h = redis.call('HMGET', KEYS[2], 'status', 'rq_job')
+if h[1] ~= 'running' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return false
+end
+redis.call('ZADD', KEYS[1], string.format('%.6f', now + tonumber(ARGV[3])), ARGV[1])
+local lost = redis.call('HINCRBY', KEYS[2], 'workers_lost', 1)
+redis.call('HSET', KEYS[2], 'run', '')
+return {lost, score, h[2] or ''}
+"""

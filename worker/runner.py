@@ -9,6 +9,7 @@ gets one BLAS thread: more would oversubscribe the cores.
 A first SIGTERM/SIGINT sets :data:`SHUTDOWN`; the running job sees it after its current epoch, saves a
 checkpoint and goes back to the queue (``worker.tasks``); then the worker exits (RQ's warm shutdown).
 When Redis goes away RQ's work loop quits; :func:`run_worker` then waits for Redis and starts a new one.
+Each worker process also runs a reaper thread (:mod:`worker.reaper`) that re-queues lost workers' jobs.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
+
+from service.config import get_settings
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 HEARTBEAT_SECONDS = 10
@@ -92,7 +95,10 @@ def run_worker(redis_url: str | None, queue_name: str, *, burst: bool = False) -
     if not redis_url:
         raise SystemExit("REDIS_URL is not set: `descent worker` needs a Redis (`descent serve` embeds one)")
     import worker.tasks  # noqa: F401  (load NumPy and the trainer now, not in the first job)
+    from worker.reaper import start_reaper
 
+    settings = get_settings().model_copy(update={"redis_url": redis_url, "queue_name": queue_name})
+    start_reaper(settings, SHUTDOWN)
     connection = Redis.from_url(redis_url, health_check_interval=30, socket_connect_timeout=5)
     while True:
         try:

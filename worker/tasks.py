@@ -3,18 +3,20 @@
 ``run_job(job_id)`` is enqueued by the API as ``"worker.tasks.run_job"`` (JSON arguments). It talks to
 Redis only through :class:`service.store.JobStore`:
 
-1. ``mark_running`` (queued → running); a job canceled while queued is skipped.
+1. ``start_run`` (queued → running, as a fresh run id); a job canceled while queued is skipped. From
+   here a :class:`worker.watch.Watch` thread beats for the run, polls the cancel flag and the deadline.
 2. Load the spec and its data (built-in, uploaded or inline) and check it; a data or config error ends
-   the job ``failed`` with the error's message.
+   the job ``failed`` with the error's message. The job's time limit comes from its size
+   (:mod:`worker.timeouts`).
 3. Resume from the job's stored checkpoint if there is one (a worker was lost or stopped mid-job): cost
-   points after the checkpoint's epoch are dropped, so the resumed run appends one continuous history.
+   points after the checkpoint's epoch are dropped, so the resumed run appends one continuous history,
+   and the training seconds up to the checkpoint count against the limit.
 4. Train. :class:`RunReporter` buffers cost points and flushes them with the progress in one pipeline
-   at most every ``FLUSH_SECONDS``, and checkpoints every ``CHECKPOINT_SECONDS``; a watcher thread polls
-   the cancel flag every ``CANCEL_POLL_SECONDS`` and refreshes ``updated_at`` (the job's heartbeat)
-   every ``HEARTBEAT_SECONDS``.
+   at most every ``FLUSH_SECONDS``, and checkpoints every ``settings.checkpoint_seconds``.
 5. End in exactly one way: ``succeeded`` (result and parameters stored), ``canceled`` (costs so far
-   kept), ``failed`` ("diverged at epoch N", a data error's message), or, when the worker is asked to
-   shut down, back to ``queued`` from a fresh checkpoint, so another worker resumes it.
+   kept), ``failed`` ("diverged at epoch N", "timed out after N s", a data error's message), back to
+   ``queued`` from a fresh checkpoint when the worker is asked to shut down (another worker resumes it),
+   or nothing at all when a reaper gave the job to another run ("superseded").
 
 A Redis error while training is not fatal: the points stay buffered and are written by a later flush.
 """
@@ -22,7 +24,6 @@ A Redis error while training is not fatal: the points stay buffered and are writ
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -30,19 +31,18 @@ from functools import lru_cache, partial
 from typing import TypeVar
 
 import redis
-from rq import Queue
+from rq import Queue, get_current_job
 from rq.serializers import JSONSerializer
 
-from service.config import get_settings
+from service.config import Settings, get_settings
 from service.store import QUEUED, RUNNING, JobStore, connect
 from trainer import Checkpoint, CostPoint, Training, TrainResult
 from trainer.errors import CheckpointError, ConfigError, DataError, DivergedError
 from worker.runner import SHUTDOWN
+from worker.timeouts import job_time_limit
+from worker.watch import Watch
 
 FLUSH_SECONDS = 0.1
-CANCEL_POLL_SECONDS = 0.1
-HEARTBEAT_SECONDS = 1.0
-CHECKPOINT_SECONDS = 5.0
 FINAL_WRITE_SECONDS = 30.0
 
 log = logging.getLogger(__name__)
@@ -65,31 +65,41 @@ def run_job(job_id: str) -> str:
     return execute(*_process_store_and_queue(), job_id)
 
 
-def execute(store: JobStore, queue: Queue, job_id: str) -> str:
+def execute(store: JobStore, queue: Queue, job_id: str, settings: Settings | None = None) -> str:
     """Run the stored job ``job_id`` to its end; return how it ended (RQ keeps that as the job's result).
 
-    ``queue`` is where a job interrupted by a worker shutdown is handed back.
+    ``queue`` is where a job interrupted by a worker shutdown is handed back; ``settings`` (the
+    environment's by default) give the checkpoint interval and the bounds of the time limit.
     """
-    if not store.mark_running(job_id):
+    settings = settings or get_settings()
+    run_id = uuid.uuid4().hex
+    rq_job = get_current_job()
+    if not store.start_run(job_id, run_id, rq_job="" if rq_job is None else rq_job.id):
         return "skipped: not queued (canceled before it started, or unknown)"
-    try:
-        training = _prepare(store, job_id)
-    except (DataError, ConfigError) as exc:
-        _write_until_done(partial(store.fail, job_id, str(exc)))
-        return "failed"
-    except redis.RedisError:
-        raise  # left running: the job is resumed once Redis (or another worker) is back
-    except Exception as exc:
-        _write_until_done(partial(store.fail, job_id, f"the worker could not start the job: {exc}"))
-        raise
-    return _train(store, queue, job_id, training)
+    with Watch(store, job_id, run_id) as watch:
+        try:
+            training, limit, spent = _prepare(store, job_id, settings)
+        except (DataError, ConfigError) as exc:
+            _finish(store, job_id, partial(store.fail, job_id, str(exc)))
+            return "failed"
+        except redis.RedisError:
+            raise  # left running: a reaper re-queues the job once its heartbeat is stale
+        except Exception as exc:
+            _finish(store, job_id, partial(store.fail, job_id, f"the worker could not start the job: {exc}"))
+            raise
+        watch.deadline = time.monotonic() + limit - spent
+        reporter = RunReporter(store, job_id, training, watch, settings.checkpoint_seconds, spent)
+        return _train(store, queue, job_id, reporter, limit)
 
 
-def _prepare(store: JobStore, job_id: str) -> Training:
-    """The job's Training on its checked data, resumed from its checkpoint if one fits."""
+def _prepare(store: JobStore, job_id: str, settings: Settings) -> tuple[Training, float, float]:
+    """The job's Training on its checked data, resumed from its checkpoint if one fits; its time limit;
+    and the training seconds already spent on it (up to the checkpoint)."""
     spec = store.get_spec(job_id)
     X, Y = store.training_data(spec)
     config = spec.to_train_config()
+    limit = job_time_limit(config, X.shape[0], X.shape[1], settings)
+    store.set_time_limit(job_id, limit)
     data = store.load_checkpoint(job_id)
     if data is not None:
         try:
@@ -97,37 +107,48 @@ def _prepare(store: JobStore, job_id: str) -> Training:
         except CheckpointError as exc:
             log.warning("job %s: checkpoint ignored (%s); starting over", job_id, exc)
         else:
+            log.warning("job %s: resuming from its checkpoint at epoch %d", job_id, training.epoch)
             store.drop_costs_after(job_id, training.epoch)
-            return training
+            return training, limit, store.run_seconds(job_id)
     store.drop_costs_after(job_id, 0)
-    return Training(X, Y, config)
+    return Training(X, Y, config), limit, 0.0
 
 
-def _train(store: JobStore, queue: Queue, job_id: str, training: Training) -> str:
-    """Run the training with a reporter; store how it ended."""
-    reporter = RunReporter(store, job_id, training)
-    with reporter.watching():
-        try:
-            result = training.run(
-                on_point=reporter.on_point, on_epoch=reporter.on_epoch, should_stop=reporter.stop.is_set
-            )
-        except DivergedError as exc:
-            reporter.flush(final=True)
-            _write_until_done(partial(store.fail, job_id, str(exc)))
-            return "failed"
-        except Exception as exc:  # a bug or MemoryError: say so rather than leave the job running
-            reporter.flush(final=True)
-            _write_until_done(partial(store.fail, job_id, f"the worker failed: {type(exc).__name__}: {exc}"))
-            raise
+def _train(store: JobStore, queue: Queue, job_id: str, reporter: RunReporter, limit: float) -> str:
+    """Run the training with ``reporter``; store how it ended."""
+    try:
+        result = reporter.training.run(
+            on_point=reporter.on_point, on_epoch=reporter.on_epoch, should_stop=reporter.watch.stop.is_set
+        )
+    except DivergedError as exc:
+        reporter.flush(final=True)
+        _finish(store, job_id, partial(store.fail, job_id, str(exc)))
+        return "failed"
+    except Exception as exc:  # a bug or MemoryError: say so rather than leave the job running
+        reporter.flush(final=True)
+        _finish(store, job_id, partial(store.fail, job_id, f"the worker failed: {type(exc).__name__}: {exc}"))
+        raise
+    reason = reporter.watch.reason if result.stopped else None
+    if reason == "superseded":  # another run owns the job now: write nothing more
+        return "superseded"
     reporter.flush(final=True)
-    if result.stopped and reporter.canceled:
-        _write_until_done(partial(store.mark_canceled, job_id))
+    if reason == "canceled":
+        _finish(store, job_id, partial(store.mark_canceled, job_id))
         return "canceled"
+    if reason == "timed out":
+        _finish(store, job_id, partial(store.fail, job_id, f"timed out after {limit:g} s"))
+        return "failed"
     if result.stopped:  # the worker is shutting down
         _write_until_done(partial(requeue, store, queue, job_id))
         return "queued"
-    _write_until_done(lambda: store.succeed(job_id, _result(store, job_id, result), result.parameters))
+    _finish(store, job_id, lambda: store.succeed(job_id, _result(store, job_id, result), result.parameters))
     return "succeeded"
+
+
+def _finish(store: JobStore, job_id: str, write: Callable[[], bool]) -> None:
+    """The job's last status change (retried through a Redis restart), then out of ``P:running``."""
+    _write_until_done(write)
+    _write_until_done(partial(store.end_run, job_id))
 
 
 def _result(store: JobStore, job_id: str, result: TrainResult) -> dict[str, float | int | None]:
@@ -150,7 +171,7 @@ def requeue(store: JobStore, queue: Queue, job_id: str) -> bool:
     """Hand a running job back: running → queued, and a new RQ job at the front of ``queue``, which
     resumes it from its last checkpoint. False (nothing done) if the job is not running any more.
 
-    Used when a worker shuts down mid-job; also what recovering a lost worker's job needs.
+    Used when a worker shuts down mid-job, and by the reapers for a lost worker's job.
     """
     if not store.transition(job_id, QUEUED, [RUNNING]):
         return False
@@ -182,25 +203,33 @@ def _write_until_done(write: Callable[[], T], timeout: float = FINAL_WRITE_SECON
 
 
 class RunReporter:
-    """Streams one run to the store from the trainer's callbacks, and watches for a cancel.
+    """Streams one run to the store from the trainer's callbacks.
 
     ``on_point`` only buffers; ``on_epoch`` flushes the buffer and the progress in one pipelined round
     trip when ``FLUSH_SECONDS`` have passed (so at most ~10 flushes a second whatever the step rate),
-    saves a checkpoint every ``CHECKPOINT_SECONDS``, and on a worker shutdown saves one last checkpoint
-    and stops the run so the job is handed back. ``stop`` is the Event the run's ``should_stop`` reads:
-    the watcher thread sets it (and ``canceled``) when the job's cancel flag appears.
+    saves a checkpoint every ``checkpoint_seconds`` with the training seconds behind it (``spent``
+    before this run, plus this run's), and on a worker shutdown saves one last checkpoint and stops the
+    run so the job is handed back. ``watch`` is the run's :class:`Watch`, whose ``stop`` ends the run.
     """
 
-    def __init__(self, store: JobStore, job_id: str, training: Training) -> None:
-        self.store, self.job_id, self.training = store, job_id, training
+    def __init__(
+        self,
+        store: JobStore,
+        job_id: str,
+        training: Training,
+        watch: Watch,
+        checkpoint_seconds: float,
+        spent: float = 0.0,
+    ) -> None:
+        self.store, self.job_id, self.training, self.watch = store, job_id, training, watch
         self.pending: list[tuple[int, float]] = []
         self.epoch = training.epoch
-        self.stop = threading.Event()
-        self.canceled = False
         self.shutting_down = False
+        self.checkpoint_seconds = checkpoint_seconds
         now = time.monotonic()
+        self.started, self.spent = now, spent
         self.next_flush = now + FLUSH_SECONDS
-        self.next_checkpoint = now + CHECKPOINT_SECONDS
+        self.next_checkpoint = now + checkpoint_seconds
         self.flush_failing = False
 
     def on_point(self, point: CostPoint) -> None:
@@ -217,7 +246,7 @@ class RunReporter:
             self.shutting_down = True
             self.flush()
             self._checkpoint()
-            self.stop.set()
+            self.watch.stop.set()
         elif now >= self.next_checkpoint:
             self.flush()
             self._checkpoint()
@@ -242,49 +271,10 @@ class RunReporter:
 
     def _checkpoint(self) -> None:
         """Save the trainer's state after the last epoch (a failure keeps the previous checkpoint)."""
-        self.next_checkpoint = time.monotonic() + CHECKPOINT_SECONDS
+        now = time.monotonic()
+        self.next_checkpoint = now + self.checkpoint_seconds
         try:
-            self.store.save_checkpoint(self.job_id, self.training.checkpoint().to_bytes())
+            data = self.training.checkpoint().to_bytes()
+            self.store.save_run_state(self.job_id, data, self.spent + now - self.started)
         except redis.RedisError as exc:
             log.warning("job %s: checkpoint failed (%s)", self.job_id, exc)
-
-    def watching(self) -> _Watcher:
-        """A context that runs the cancel/heartbeat watcher thread while the run lasts."""
-        return _Watcher(self)
-
-    def watch(self, done: threading.Event) -> None:
-        """Poll the cancel flag until ``done``; refresh the heartbeat (``updated_at``) as it goes."""
-        next_beat = time.monotonic() + HEARTBEAT_SECONDS
-        failing = False
-        while not done.wait(CANCEL_POLL_SECONDS):
-            try:
-                if self.store.cancel_requested(self.job_id):
-                    self.canceled = True
-                    self.stop.set()
-                    return
-                if time.monotonic() >= next_beat:
-                    self.store.set_progress(self.job_id, self.epoch)
-                    next_beat = time.monotonic() + HEARTBEAT_SECONDS
-                failing = False
-            except redis.RedisError as exc:
-                if not failing:  # once per outage, not ten times a second
-                    log.warning("job %s: Redis unreachable (%s); training on", self.job_id, exc)
-                failing = True
-
-
-class _Watcher:
-    """Runs ``RunReporter.watch`` in a daemon thread for the duration of a ``with`` block."""
-
-    def __init__(self, reporter: RunReporter) -> None:
-        self.done = threading.Event()
-        self.thread = threading.Thread(
-            target=reporter.watch, args=(self.done,), daemon=True, name=f"watch-{reporter.job_id}"
-        )
-
-    def __enter__(self) -> _Watcher:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.done.set()
-        self.thread.join(timeout=5)

@@ -50,9 +50,11 @@ class ServerThread:
         self.thread.join(10)
 
 
-def start_worker(redis_url: str, queue_name: str, log_path: Path, *args: str) -> subprocess.Popen:
-    """``python -m descent worker`` on ``queue_name``, its output in ``log_path``."""
-    env = {**os.environ, "REDIS_URL": redis_url, "DESCENT_QUEUE_NAME": queue_name}
+def start_worker(
+    redis_url: str, queue_name: str, log_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """``python -m descent worker`` on ``queue_name``, its output in ``log_path``, ``env`` added."""
+    env = {**os.environ, **(env or {}), "REDIS_URL": redis_url, "DESCENT_QUEUE_NAME": queue_name}
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "descent", "worker", *args], env=env, stdout=log, stderr=subprocess.STDOUT

@@ -1,0 +1,101 @@
+"""A worker SIGKILLed mid-job: another worker's reaper notices, and the job resumes and ends as an
+uninterrupted run would, or fails once its attempts are used up. Real worker processes, real Redis."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from service.config import Settings
+from service.store import JobStore
+from tests.e2e.helpers import start_worker, stop_process, wait_for
+from tests.reliability.helpers import WORKER_ENV, enqueue, field, status
+from trainer import Checkpoint, OptimizerConfig, TrainConfig, load_builtin, train
+
+WINDOW = float(WORKER_ENV["DESCENT_HEARTBEAT_SECONDS"])
+
+
+def kill_after_first_checkpoint(
+    store: JobStore, settings: Settings, job_id: str, log: Path, env: dict[str, str]
+) -> int:
+    """Run a worker until the job has a checkpoint, SIGKILL it; the checkpoint's epoch."""
+    assert settings.redis_url is not None
+    worker = start_worker(settings.redis_url, settings.queue_name, log, env=env)
+    try:
+        data = wait_for(lambda: store.load_checkpoint(job_id), 30, "the job's first checkpoint")
+        worker.kill()
+        worker.wait(5)
+    finally:
+        stop_process(worker)
+    assert status(store, job_id) == "running"
+    return Checkpoint.from_bytes(data).epoch
+
+
+def test_a_killed_workers_job_resumes_on_another_worker_bitwise_equal(
+    fault_store: JobStore, fault_settings: Settings, tmp_path: Path
+) -> None:
+    store, settings = fault_store, fault_settings
+    assert settings.redis_url is not None
+    job_id = enqueue(store, settings, optimizer={"name": "adam"}, epochs=20_000, record_every=100)
+    first_rq_job = job_id
+    epoch = kill_after_first_checkpoint(store, settings, job_id, tmp_path / "first.log", WORKER_ENV)
+    assert 0 < epoch < 20_000
+    killed = time.monotonic()
+
+    second = start_worker(settings.redis_url, settings.queue_name, tmp_path / "second.log", env=WORKER_ENV)
+    try:
+        wait_for(lambda: field(store, job_id, "workers_lost") == "1", 15, "a reaper to take the lost job")
+        noticed = time.monotonic() - killed
+        wait_for(lambda: status(store, job_id) == "succeeded", 60, "the resumed job to succeed")
+    finally:
+        stop_process(second)
+    # the second worker's reaper waits a window after its start, then a window of stale heartbeat
+    assert noticed < 2 * WINDOW + 6, noticed
+    log = (tmp_path / "second.log").read_text()
+    assert "resuming from its checkpoint at epoch" in log, log
+
+    config = TrainConfig(optimizer=OptimizerConfig(name="adam"), epochs=20_000, record_every=100)
+    expected = train(*load_builtin("moons"), config)
+    assert store.costs_since(job_id) == [(p.epoch, p.cost) for p in expected.costs]
+    model = store.get_model(job_id)
+    assert model is not None and sorted(model) == sorted(expected.parameters)
+    for name, array in expected.parameters.items():
+        assert np.array_equal(model[name], array), name
+    record = store.get_job(job_id)
+    assert record is not None and record.result is not None
+    assert record.result["accuracy"] == expected.accuracy and record.epoch == 20_000
+
+    lost = Job.fetch(first_rq_job, connection=store.redis, serializer=JSONSerializer)
+    assert lost.get_status() == JobStatus.FAILED
+    started = StartedJobRegistry(settings.queue_name, connection=store.redis, serializer=JSONSerializer)
+    assert started.get_job_ids(cleanup=False) == []
+    assert store.stale_runs(0) == []
+
+
+def test_a_job_whose_worker_is_lost_max_attempts_times_fails_saying_so(
+    fault_store: JobStore, fault_settings: Settings, tmp_path: Path
+) -> None:
+    store, settings = fault_store, fault_settings
+    assert settings.redis_url is not None
+    env = {**WORKER_ENV, "DESCENT_MAX_ATTEMPTS": "1"}
+    job_id = enqueue(store, settings, optimizer={"name": "adam"}, epochs=100_000, record_every=100)
+    kill_after_first_checkpoint(store, settings, job_id, tmp_path / "first.log", env)
+    points = store.costs_since(job_id)
+
+    second = start_worker(settings.redis_url, settings.queue_name, tmp_path / "second.log", env=env)
+    try:
+        wait_for(lambda: status(store, job_id) == "failed", 20, "the job to fail")
+        record = store.get_job(job_id)
+        assert record is not None and record.error is not None
+        assert record.error.startswith("worker lost 1 time; last seen at 20"), record.error
+        assert store.costs_since(job_id) == points, "the history so far is kept"
+        assert store.stale_runs(0) == []
+        time.sleep(0.5)
+        assert status(store, job_id) == "failed" and second.poll() is None
+    finally:
+        stop_process(second)

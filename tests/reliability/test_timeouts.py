@@ -1,0 +1,72 @@
+"""Time limits: derived from a job's size, clamped by the settings, enforced across a resume."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from service.config import Settings
+from service.spec import TrainingSpec
+from service.store import JobStore
+from trainer import OptimizerConfig, TrainConfig, Training, load_builtin
+from worker import tasks
+from worker.timeouts import FACTOR, FLOPS_PER_SECOND, STEP_SECONDS, job_time_limit
+
+
+@pytest.fixture
+def queue(store: JobStore, settings: Settings) -> Queue:
+    return Queue(settings.queue_name, connection=store.redis, serializer=JSONSerializer)
+
+
+def test_the_limit_grows_with_the_job_and_stays_within_the_settings() -> None:
+    settings = Settings(_env_file=None, min_job_seconds=30, max_job_seconds=3600)
+    seed = TrainConfig()  # 50000 steps, 30 parameters, 300 examples, 10000 epochs
+    expected = FACTOR * (50_000 * STEP_SECONDS + 6.0 * 30 * 300 * 10_000 / FLOPS_PER_SECOND)
+    assert job_time_limit(seed, 2, 300, settings) == pytest.approx(expected)
+    assert job_time_limit(TrainConfig(epochs=10), 2, 300, settings) == 30
+    assert job_time_limit(TrainConfig(epochs=10_000_000), 2, 300, settings) == 3600
+    tiny_cap = Settings(_env_file=None, min_job_seconds=30, max_job_seconds=1)
+    assert job_time_limit(TrainConfig(epochs=10), 2, 300, tiny_cap) == 1
+
+
+def test_a_job_past_its_limit_fails_as_timed_out_and_keeps_its_costs(
+    store: JobStore, queue: Queue, settings: Settings
+) -> None:
+    limited = settings.model_copy(update={"max_job_seconds": 0.5})
+    job_id = store.create_job(TrainingSpec.model_validate({"epochs": 150_000, "record_every": 100})).id
+    started = time.monotonic()
+    assert tasks.execute(store, queue, job_id, limited) == "failed"
+    assert 0.5 <= time.monotonic() - started < 5
+    record = store.get_job(job_id)
+    assert record is not None and record.status == "failed"
+    assert record.error == "timed out after 0.5 s"
+    epochs = [epoch for epoch, _ in store.costs_since(job_id)]
+    assert len(epochs) >= 2 and epochs == list(range(1, epochs[-1] + 1, 100))
+    assert record.epoch >= epochs[-1]
+    assert store.redis.hget(store.job_key(job_id), "timeout_seconds") == b"0.5"
+    assert store.stale_runs(0) == []
+
+
+def test_the_time_spent_before_a_resume_counts(store: JobStore, queue: Queue, settings: Settings) -> None:
+    limited = settings.model_copy(update={"max_job_seconds": 5.0})
+    job_id = store.create_job(TrainingSpec.model_validate({"epochs": 50_000, "record_every": 100})).id
+    config = TrainConfig(optimizer=OptimizerConfig(name="adam"), epochs=50_000, record_every=100)
+    partial = Training(*load_builtin("moons"), config)
+    saved: list[bytes] = []
+
+    def on_epoch(epoch: int) -> None:
+        if epoch == 200:
+            saved.append(partial.checkpoint().to_bytes())
+
+    partial.run(on_epoch=on_epoch, should_stop=lambda: bool(saved))
+    store.save_run_state(job_id, saved[0], run_seconds=4.8)
+
+    started = time.monotonic()
+    assert tasks.execute(store, queue, job_id, limited) == "failed"
+    assert time.monotonic() - started < 2, "0.2 s were left of the 5 s"
+    record = store.get_job(job_id)
+    assert record is not None and record.error == "timed out after 5 s"
+    assert 200 <= record.epoch < 50_000
