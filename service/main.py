@@ -1,6 +1,6 @@
 """The FastAPI application: ``create_app(settings)`` wires settings, Redis, routes, errors and the docs.
 
-``/docs`` serves Swagger UI from the ``swagger-ui-bundle`` package's files (mounted at ``/static/swagger``),
+``/docs`` serves Swagger UI 5 from the ``fastapi-offline`` package's files (mounted at ``/static/swagger``),
 so the page works with no internet access; ReDoc is off. Two pure ASGI middlewares run before any route:
 ``service.auth`` (API keys, the request's owner) and ``service.limits`` (413 for a body over its cap,
 before it is read). The API's Redis client has short timeouts and retries only a refused or dropped
@@ -10,6 +10,7 @@ connection once, so an outage is a 503 within about ``settings.redis_timeout_sec
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +23,6 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
-from swagger_ui_bundle import swagger_ui_path
 
 from service.auth import AuthMiddleware
 from service.config import Settings, get_settings
@@ -32,6 +32,8 @@ from service.openapi import document_common_responses
 from service.routes import datasets, health, jobs, plots
 
 SWAGGER_STATIC = "/static/swagger"
+# Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI writes), as shipped in the fastapi-offline wheel.
+SWAGGER_FILES = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 
 DESCRIPTION = """Train the course's optimization methods (gradient descent, momentum, Nesterov, RMSProp,
 Adam, AdamW) as jobs: `POST /jobs` a spec, poll `GET /jobs/{id}/costs?since=N`, then fetch the model or
@@ -93,7 +95,7 @@ def _mount_page(app: FastAPI) -> None:
 
 def _mount_docs(app: FastAPI) -> None:
     """Swagger UI at ``/docs`` with every asset served locally."""
-    app.mount(SWAGGER_STATIC, StaticFiles(directory=swagger_ui_path), name="swagger")
+    app.mount(SWAGGER_STATIC, StaticFiles(directory=SWAGGER_FILES), name="swagger")
     oauth2_redirect = "/docs/oauth2-redirect"
 
     @app.get("/docs", include_in_schema=False)
@@ -103,7 +105,7 @@ def _mount_docs(app: FastAPI) -> None:
             title="descent: API docs",
             swagger_js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
             swagger_css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER_STATIC}/favicon-32x32.png",
+            swagger_favicon_url=f"{SWAGGER_STATIC}/favicon.png",
             oauth2_redirect_url=oauth2_redirect,
         )
 

@@ -26,6 +26,15 @@ def test_docs_use_only_local_assets(client: TestClient) -> None:
     assert client.get("/redoc").status_code == 404
 
 
+def test_the_served_swagger_ui_renders_the_openapi_version_fastapi_writes(client: TestClient) -> None:
+    # Swagger UI 4 answers an OpenAPI 3.1 document with "Unable to render this definition"; version 5
+    # added the OAS 3.1 plugin (its `isOAS31` selector).
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+    bundle = client.get("/static/swagger/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    assert "isOAS31" in bundle.text
+
+
 def test_openapi_has_one_example_per_optimizer(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     body = schema["paths"]["/jobs"]["post"]["requestBody"]["content"]["application/json"]
