@@ -34,12 +34,14 @@ RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
 FROM python:3.11-slim
 
 # One BLAS thread per process: the parallelism is one job per worker process (scale the workers instead).
+# MPLCONFIGDIR: the user's home (/app) is read-only, and matplotlib (the cost plots) needs a writable cache.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH="/opt/venv/bin:${PATH}" \
     OPENBLAS_NUM_THREADS=1 \
     OMP_NUM_THREADS=1 \
     MKL_NUM_THREADS=1 \
+    MPLCONFIGDIR=/tmp/matplotlib \
     DESCENT_HOST=0.0.0.0 \
     DESCENT_PORT=8000 \
     DESCENT_WORKERS=0
