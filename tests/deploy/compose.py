@@ -2,7 +2,8 @@
 
 Compose interpolation (https://docs.docker.com/reference/compose-file/interpolation/), the subset used here:
 ``$$`` is a literal ``$``; ``${VAR}`` and ``$VAR`` are VAR's value or ""; ``${VAR:-default}`` is the
-default when VAR is unset or empty; ``${VAR-default}`` only when it is unset. Anything else is an error.
+default when VAR is unset or empty; ``${VAR-default}`` only when it is unset; ``${VAR:?message}`` (empty or
+unset) and ``${VAR?message}`` (unset) are errors. Anything else is an error too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 
 _TOKEN = re.compile(
     r"\$(?:(?P<escaped>\$)"
-    r"|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|-)(?P<default>[^}]*))?\}"
+    r"|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|-|:\?|\?)(?P<arg>[^}]*))?\}"
     r"|(?P<named>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<invalid>))"
 )
@@ -41,7 +42,7 @@ def variables(node: Any) -> dict[str, str | None]:
         for match in _TOKEN.finditer(text):
             name = match["braced"] or match["named"]
             if name:
-                found.setdefault(name, match["default"])
+                found.setdefault(name, match["arg"] if match["op"] in (":-", "-") else None)
     return found
 
 
@@ -54,6 +55,20 @@ def interpolate(node: Any, env: Mapping[str, str]) -> Any:
     if isinstance(node, dict):
         return {key: interpolate(value, env) for key, value in node.items()}
     return node
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` merged into ``base`` as compose merges a ``docker-compose.override.yml``: mappings
+    (``services``, a service, ``environment``) key by key, ``ports`` appended, anything else replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if key == "ports":
+            merged[key] = [*base.get(key, []), *value]
+        elif isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
+            merged[key] = merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def duration_seconds(duration: str) -> float:
@@ -163,10 +178,11 @@ def _substitute(match: re.Match[str], env: Mapping[str, str]) -> str:
         return "$"
     if match["invalid"] is not None:
         raise ValueError(f"unsupported interpolation at {match.string!r}")
-    name = match["braced"] or match["named"]
+    name, op = match["braced"] or match["named"], match["op"]
     value = env.get(name)
-    if match["op"] == ":-" and not value:
-        return match["default"]
-    if match["op"] == "-" and value is None:
-        return match["default"]
+    missing = value is None if op in ("-", "?") else not value
+    if op in (":-", "-") and missing:
+        return match["arg"]
+    if op in (":?", "?") and missing:
+        raise ValueError(f"{name}: {match['arg']}")
     return value or ""
