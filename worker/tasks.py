@@ -230,7 +230,7 @@ class RunReporter:
         self.started, self.spent = now, spent
         self.next_flush = now + FLUSH_SECONDS
         self.next_checkpoint = now + checkpoint_seconds
-        self.flush_failing = False
+        self.flush_failing = self.checkpoint_failing = False
 
     def on_point(self, point: CostPoint) -> None:
         """Buffer a cost point (written by the next flush)."""
@@ -276,5 +276,8 @@ class RunReporter:
         try:
             data = self.training.checkpoint().to_bytes()
             self.store.save_run_state(self.job_id, data, self.spent + now - self.started)
+            self.checkpoint_failing = False
         except redis.RedisError as exc:
-            log.warning("job %s: checkpoint failed (%s)", self.job_id, exc)
+            if not self.checkpoint_failing:
+                log.warning("job %s: checkpoint failed (%s); the previous one stays", self.job_id, exc)
+            self.checkpoint_failing = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from rq import Queue
@@ -11,6 +12,8 @@ from rq.serializers import JSONSerializer
 from service.config import Settings
 from service.spec import TrainingSpec
 from service.store import JobStore
+from tests.e2e.helpers import start_worker, stop_process, wait_for
+from tests.reliability.helpers import WORKER_ENV, enqueue, status
 from trainer import OptimizerConfig, TrainConfig, Training, load_builtin
 from worker import tasks
 from worker.timeouts import FACTOR, FLOPS_PER_SECOND, STEP_SECONDS, job_time_limit
@@ -70,3 +73,23 @@ def test_the_time_spent_before_a_resume_counts(store: JobStore, queue: Queue, se
     record = store.get_job(job_id)
     assert record is not None and record.error == "timed out after 5 s"
     assert 200 <= record.epoch < 50_000
+
+
+def test_a_worker_process_fails_a_job_past_a_tiny_cap(
+    fault_store: JobStore, fault_settings: Settings, tmp_path: Path
+) -> None:
+    store, settings = fault_store, fault_settings
+    assert settings.redis_url is not None
+    env = {**WORKER_ENV, "DESCENT_MAX_JOB_SECONDS": "1"}
+    worker = start_worker(settings.redis_url, settings.queue_name, tmp_path / "worker.log", env=env)
+    try:
+        job_id = enqueue(store, settings, optimizer={"name": "adam"}, epochs=150_000, record_every=100)
+        wait_for(lambda: status(store, job_id) == "failed", 30, "the job to time out")
+    finally:
+        stop_process(worker)
+    record = store.get_job(job_id)
+    assert record is not None and record.error == "timed out after 1 s"
+    assert record.started_at is not None and record.finished_at is not None
+    assert 1 <= record.finished_at - record.started_at < 3
+    epochs = [epoch for epoch, _ in store.costs_since(job_id)]
+    assert len(epochs) >= 2 and epochs == list(range(1, epochs[-1] + 1, 100))
