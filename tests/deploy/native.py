@@ -65,7 +65,7 @@ class Deployment:
         data = self.folder / "redis-data"
         data.mkdir()
         self.redis_port = free_port()
-        self._spawn("redis", [
+        self.spawn("redis", [
             redis_executable(), *command[1:],
             "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", str(data),
             "--logfile", str(self.folder / "redis.log"),
@@ -90,14 +90,14 @@ class Deployment:
     def start_api(self, port: int | None = None) -> subprocess.Popen:
         """The image's default command (the api service sets none) on ``port`` (the deployment's API port)."""
         assert "command" not in self.services["api"]
-        return self._spawn("api", image_cmd(), env=self.api_env(port))
+        return self.spawn("api", image_cmd(), env=self.api_env(port))
 
     def start_workers(self, replicas: int | None = None, **overrides: str) -> list[subprocess.Popen]:
         """The worker service's command, ``deploy.replicas`` times (or ``replicas``)."""
         worker = self.services["worker"]
         count = worker["deploy"]["replicas"] if replicas is None else replicas
         env = self.env("worker", **overrides)
-        return [self._spawn("worker", worker["command"], env=env) for _ in range(count)]
+        return [self.spawn("worker", worker["command"], env=env) for _ in range(count)]
 
     def healthcheck(self, name: str, **overrides: str) -> subprocess.CompletedProcess:
         """Run service ``name``'s compose healthcheck (exec form) as Docker would, within its timeout."""
@@ -136,9 +136,10 @@ class Deployment:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait(10)
 
-    def _spawn(
+    def spawn(
         self, name: str, command: list[str], env: dict[str, str], cwd: Path | None = None
     ) -> subprocess.Popen:
+        """Start ``command`` (argv[0] looked up on ``env``'s PATH) as one more process of service ``name``."""
         group = self.processes.setdefault(name, [])
         log = (self.folder / f"{name}-{len(group)}.log").open("w")
         process = subprocess.Popen(
