@@ -1,0 +1,261 @@
+"""Load: 100 pollers and 20 submitters against `descent serve` while its workers train (a benchmark).
+
+    .venv/bin/python bench/load.py [--seconds 60] [--pollers 100] [--submitters 20] [--workers 2]
+                                   [--poll-interval 0.5] [--submit-interval 1.0] [--append docs/benchmarks.md]
+
+It starts `descent serve` itself with no REDIS_URL (an embedded Redis with AOF in a temporary folder, one
+uvicorn process, ``--workers`` workers, no access log), with ``DESCENT_RATE_LIMIT_JOBS_PER_MINUTE=0`` and
+``DESCENT_MAX_QUEUED_JOBS=1000000`` (this measures the service, not its limits), and runs for ``--seconds``:
+
+- each submitter POSTs a short job (moons, gd/momentum/adam, 200–500 epochs, a point every 10 epochs),
+  then waits ``--submit-interval`` seconds;
+- each poller follows one of the 50 newest jobs as a client would: ``GET /jobs/{id}/costs?since=N`` with
+  the ``next_since`` of its last answer, then ``GET /jobs/{id}``, then waits ``--poll-interval`` seconds;
+  it moves to another job once its job is finished.
+
+All clients share one ``httpx.AsyncClient`` (keep-alive, 10 s timeout) in this process. An error is any
+answer but 2xx (429 and 503 included) and any transport error. It prints a Markdown table of requests,
+errors, p50 and p99 latency per endpoint, and the jobs submitted and finished; ``--append`` adds it with
+the command under "## Load" to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# This file is bench/load.py: keep its folder off sys.path so that `import trainer` is the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from descent.embedded_redis import free_port  # noqa: E402
+
+OPTIMIZERS = ("gd", "momentum", "adam")
+ENDPOINTS = ("POST /jobs", "GET /jobs/{id}/costs", "GET /jobs/{id}")
+FINISHED = ("succeeded", "failed", "canceled")
+RECENT_JOBS = 50
+
+
+class Service:
+    """`descent serve` on a free port with an embedded Redis in a temporary folder."""
+
+    def __init__(self, workers: int) -> None:
+        self.folder = tempfile.TemporaryDirectory(prefix="descent-load-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DESCENT_REDIS_URL", "API_KEYS")}
+        env.update(DESCENT_RATE_LIMIT_JOBS_PER_MINUTE="0", DESCENT_MAX_QUEUED_JOBS="1000000")
+        command = [
+            sys.executable, "-m", "descent", "serve", "--port", str(self.port), "--no-access-log",
+            "--workers", str(workers), "--data-dir", self.folder.name,
+        ]  # fmt: skip
+        self.log = open(Path(self.folder.name, "serve.log"), "wb")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Return once /readyz is 200 (Redis up and the workers registered)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"descent serve exited ({self.process.returncode})")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"descent serve was not ready within {timeout} s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        self.folder.cleanup()
+
+
+@dataclass
+class Stats:
+    """Latencies (seconds) and error answers per endpoint, and the submitted job ids."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    jobs: list[str] = field(default_factory=list)
+
+    async def call(
+        self, client: httpx.AsyncClient, endpoint: str, method: str, url: str, **kw: object
+    ) -> dict | None:
+        """One request, timed; its JSON on a 2xx, else None (the error counted by status or type)."""
+        started = time.perf_counter()
+        try:
+            response = await client.request(method, url, **kw)
+        except httpx.HTTPError as exc:
+            self.latencies[endpoint].append(time.perf_counter() - started)
+            self.errors[endpoint][type(exc).__name__] += 1
+            return None
+        self.latencies[endpoint].append(time.perf_counter() - started)
+        if not 200 <= response.status_code < 300:
+            self.errors[endpoint][str(response.status_code)] += 1
+            return None
+        return response.json()
+
+
+def short_job(rng: random.Random) -> dict:
+    return {
+        "optimizer": {"name": rng.choice(OPTIMIZERS)},
+        "epochs": rng.randint(200, 500),
+        "record_every": 10,
+    }
+
+
+async def submitter(client: httpx.AsyncClient, stats: Stats, end: float, interval: float, seed: int) -> None:
+    rng = random.Random(seed)
+    while time.monotonic() < end:
+        body = await stats.call(client, "POST /jobs", "POST", "/jobs", json=short_job(rng))
+        if body is not None:
+            stats.jobs.append(body["id"])
+        await asyncio.sleep(interval)
+
+
+async def poller(client: httpx.AsyncClient, stats: Stats, end: float, interval: float, seed: int) -> None:
+    rng = random.Random(seed)
+    job_id, since = None, 0
+    while time.monotonic() < end:
+        if job_id is None:
+            if not stats.jobs:
+                await asyncio.sleep(0.1)
+                continue
+            job_id, since = rng.choice(stats.jobs[-RECENT_JOBS:]), 0
+        page = await stats.call(
+            client, "GET /jobs/{id}/costs", "GET", f"/jobs/{job_id}/costs", params={"since": since}
+        )
+        body = await stats.call(client, "GET /jobs/{id}", "GET", f"/jobs/{job_id}")
+        if page is not None:
+            since = page["next_since"]
+            if page["status"] in FINISHED and not page["points"]:
+                job_id = None
+        elif body is None:
+            job_id = None
+        await asyncio.sleep(interval)
+
+
+async def run_load(url: str, args: argparse.Namespace) -> Stats:
+    stats = Stats()
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as client:
+        end = time.monotonic() + args.seconds
+        tasks = [submitter(client, stats, end, args.submit_interval, i) for i in range(args.submitters)]
+        tasks += [poller(client, stats, end, args.poll_interval, 1000 + i) for i in range(args.pollers)]
+        await asyncio.gather(*tasks)
+    return stats
+
+
+def job_counts(url: str, jobs: list[str]) -> Counter:
+    """The statuses of ``jobs`` now."""
+    counts: Counter = Counter()
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for job_id in jobs:
+            counts[client.get(f"/jobs/{job_id}").json()["status"]] += 1
+    return counts
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def table(stats: Stats, seconds: float, at_end: Counter, drained: Counter, drain_seconds: float) -> str:
+    lines = [
+        "| endpoint | requests | req/s | errors | p50 ms | p99 ms |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for endpoint in ENDPOINTS:
+        latencies = stats.latencies[endpoint]
+        errors = stats.errors[endpoint]
+        detail = ", ".join(f"{n}× {kind}" for kind, n in errors.most_common())
+        lines.append(
+            f"| {endpoint} | {len(latencies)} | {len(latencies) / seconds:.0f} "
+            f"| {sum(errors.values())}{f' ({detail})' if detail else ''} "
+            f"| {1000 * percentile(latencies, 0.5):.1f} | {1000 * percentile(latencies, 0.99):.1f} |"
+        )
+    submitted = len(stats.jobs)
+    finished_at_end = sum(at_end[s] for s in FINISHED)
+    lines += [
+        "",
+        f"Jobs submitted: {submitted}; finished by the end of the run: {finished_at_end} "
+        f"({at_end['succeeded']} succeeded, {at_end['failed']} failed); "
+        f"{drained['succeeded']} succeeded {drain_seconds:.1f} s later "
+        f"({drained['queued']} still queued, {drained['running']} running, {drained['failed']} failed).",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--pollers", type=int, default=100)
+    parser.add_argument("--submitters", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--poll-interval", type=float, default=0.5)
+    parser.add_argument("--submit-interval", type=float, default=1.0)
+    parser.add_argument("--drain-seconds", type=float, default=30.0, help="Wait this long for the backlog.")
+    parser.add_argument("--append", type=Path, help="Append the table under '## Load' to this file.")
+    args = parser.parse_args()
+
+    service = Service(args.workers)
+    try:
+        service.wait_ready()
+        load_before = os.getloadavg()[0]
+        started = time.monotonic()
+        stats = asyncio.run(run_load(service.url, args))
+        seconds = time.monotonic() - started
+        at_end = job_counts(service.url, stats.jobs)
+        drain_started = time.monotonic()
+        drained = at_end
+        backlog = lambda counts: counts["queued"] + counts["running"]  # noqa: E731
+        while time.monotonic() - drain_started < args.drain_seconds and backlog(drained):
+            time.sleep(1)
+            drained = job_counts(service.url, stats.jobs)
+        drain_seconds = time.monotonic() - drain_started
+    finally:
+        service.stop()
+
+    command = "  ".join(sys.argv[1:])
+    header = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; `descent serve` "
+        f"with {args.workers} workers, 1 API process, embedded Redis; {args.pollers} pollers (every "
+        f"{args.poll_interval:g} s) and {args.submitters} submitters (every {args.submit_interval:g} s) for "
+        f"{seconds:.0f} s, all in one httpx.AsyncClient in the benchmark process; load average "
+        f"{load_before:.1f} before the run; {datetime.now():%Y-%m-%d}."
+    )
+    output = f"{header}\n\n{table(stats, seconds, at_end, drained, drain_seconds)}"
+    print(output)
+    if args.append:
+        with open(args.append, "a") as out:
+            out.write(
+                f"\n## Load\n\n`bench/load.py`: see its docstring.\n\n```\n.venv/bin/python bench/load.py "
+                f"{command}\n```\n\n{output}\n"
+            )
+
+
+if __name__ == "__main__":
+    main()
