@@ -69,8 +69,9 @@ def test_serve_runs_a_job_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> 
     serve = start_serve(port, data_dir, log)
     try:
         wait_for(lambda: ready(url), 60, "/readyz to answer 200")
-        output = log.read_text()
-        assert f"http://127.0.0.1:{port}/docs" in output
+        # the supervisor prints the URL once its own poll of /healthz passes, maybe after /readyz did
+        docs = f"http://127.0.0.1:{port}/docs"
+        output = wait_for(lambda: docs in log.read_text() and log.read_text(), 10, "the docs URL")
         redis_url = re.search(r"embedded Redis at (redis://\S+)", output).group(1)
         with httpx.Client(base_url=url, timeout=10) as client:
             job_id = submit(client, {"optimizer": {"name": "adam"}, "epochs": 200, "record_every": 50})
