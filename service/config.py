@@ -72,9 +72,10 @@ class Settings(BaseSettings):
     )
     heartbeat_seconds: float = Field(
         default=30.0,
-        gt=0,
-        description="A running job whose worker has not beaten for this long is lost: a worker's reaper "
-        "re-queues it (it resumes from its checkpoint) or, after max_attempts lost workers, fails it.",
+        ge=2,
+        description="A running job whose worker has not beaten for this long (workers beat every second) "
+        "is lost: a worker's reaper re-queues it (it resumes from its checkpoint) or, after max_attempts "
+        "lost workers, fails it.",
     )
     max_attempts: int = Field(
         default=3,

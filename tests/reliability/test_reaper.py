@@ -19,7 +19,9 @@ from rq.serializers import JSONSerializer
 from service.config import Settings
 from service.spec import TrainingSpec
 from service.store import JobStore
+from tests.e2e.helpers import wait_for
 from tests.reliability.helpers import field
+from worker import tasks
 from worker.reaper import Reaper
 
 WINDOW = 2.0
@@ -145,3 +147,23 @@ def test_a_reaper_waits_until_redis_has_been_up_for_a_window(
     assert Reaper(store, queue, reaper_settings).ready() is (uptime >= WINDOW)
     long_window = reaper_settings.model_copy(update={"heartbeat_seconds": uptime + 3600})
     assert not Reaper(store, queue, long_window).ready()
+
+
+def test_a_run_whose_job_was_taken_stops_without_writing_its_end(
+    store: JobStore, queue: Queue, reaper_settings: Settings
+) -> None:
+    job_id = store.create_job(TrainingSpec.model_validate({"epochs": 100_000, "record_every": 100})).id
+    ended: list[str] = []
+    run = threading.Thread(target=lambda: ended.append(tasks.execute(store, queue, job_id, reaper_settings)))
+    run.start()
+    try:
+        wait_for(lambda: len(store.costs_since(job_id)) >= 3, 30, "the run to record 3 points")
+        expire(store, job_id)  # as if the worker had been cut off from Redis for a while
+        assert Reaper(store, queue, reaper_settings).reap() == {job_id: "queued"}
+    finally:
+        run.join(10)
+    assert ended == ["superseded"]
+    record = store.get_job(job_id)
+    assert record is not None and record.status == "queued"
+    assert record.error is None and record.finished_at is None and store.get_model(job_id) is None
+    assert [(j.func_name, list(j.args)) for j in queue.jobs] == [("worker.tasks.run_job", [job_id])]
