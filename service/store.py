@@ -574,10 +574,10 @@ class JobStore:
         value = self.redis.hget(self.job_key(job_id), "run_seconds")
         return 0.0 if value is None else float(value)
 
-
     def set_time_limit(self, job_id: str, seconds: float) -> None:
         """Note the job's wall-clock limit (``timeout_seconds``), derived by the worker from its size."""
         self.redis.hset(self.job_key(job_id), "timeout_seconds", repr(seconds))
+
 
 # KEYS: P:running, the job hash. ARGV: job id, run id ('' registers the job before it starts running).
 # With a run id, beats only while the job is running as that run; returns 1 if it beat, else 0.
