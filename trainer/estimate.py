@@ -30,5 +30,6 @@ def estimate(config: TrainConfig, n_features: int, n_examples: int) -> RunEstima
     n_params = parameter_count(sizes)
     vectors = 3 + len(make_optimizer(config.optimizer).slots)  # parameters, gradient, scratch, state
     activations = 3 * sum(n + 1 for n in sizes[1:]) * batch
-    memory = 8 * (2 * n_examples * (n_features + 1) + vectors * n_params + activations)
+    data = 2 * n_examples * (n_features + 1) + 2 * batch * (n_features + 1)  # X, its rows, 2 batch buffers
+    memory = 8 * (data + vectors * n_params + activations)
     return RunEstimate(n_params, steps, 6.0 * n_params * n_train * config.epochs, memory)

@@ -73,17 +73,11 @@ class Training:
         self.sizes = layer_sizes(n_features, config.layers)
         self.batch = min(config.mini_batch_size or m, m)
         # Examples as rows, with a column of ones for the biases: a mini-batch is a block of rows.
-        self._inputs_t = np.empty((m, n_features + 1))
-        self._inputs_t[:, :-1] = X.T
-        self._inputs_t[:, -1] = 1.0
+        self._inputs_t = examples_as_rows(X)
         self._labels = Y[0].copy()
         self._signs = 1 - 2 * self._labels
-        # Each epoch's shuffled copies of inputs, signs and labels; mini-batches are views into them.
-        self._shuffled = (
-            np.empty_like(self._inputs_t),
-            np.empty_like(self._signs),
-            np.empty_like(self._labels),
-        )
+        # Each epoch's shuffled signs and labels; mini-batches are views into them.
+        self._shuffled = (np.empty_like(self._signs), np.empty_like(self._labels))
         self._parameters = pack(initialize_parameters(self.sizes, config.init_seed), self.sizes)
         self._gradient = np.zeros_like(self._parameters)
         self._optimizer = make_optimizer(config.optimizer)
@@ -138,11 +132,12 @@ class Training:
         the parameters stop being finite.
         """
         config, m = self.config, self._labels.size
-        plan = self._plan()
+        permutation = np.empty(m, dtype=np.int64)
+        plan = self._plan(permutation)
         update, params, grad, state = self._optimizer.update, self._parameters, self._gradient, self._state
         inputs, signs, labels = self._inputs_t, self._signs, self._labels
-        shuffled_inputs, shuffled_signs, shuffled_labels = self._shuffled
-        rng, identity, permutation = np.random.RandomState(), np.arange(m), np.empty(m, dtype=np.int64)
+        shuffled_signs, shuffled_labels = self._shuffled
+        rng, identity = np.random.RandomState(), np.arange(m)
         costs: list[CostPoint] = []
         step, stopped = self.step, False
         started = time.perf_counter()
@@ -152,18 +147,19 @@ class Training:
                 rng.seed(config.seed + epoch)
                 permutation[:] = identity
                 rng.shuffle(permutation)  # == np.random.permutation(m) after np.random.seed(seed + epoch)
-                # mode="clip": with the default "raise", np.take buffers `out` (a second full copy).
-                np.take(inputs, permutation, axis=0, out=shuffled_inputs, mode="clip")
                 np.take(signs, permutation, out=shuffled_signs, mode="clip")
                 record = (epoch - 1) % config.record_every == 0 or epoch == config.epochs
                 if record:
                     np.take(labels, permutation, out=shuffled_labels, mode="clip")
                 cost = 0.0
                 self._mid_epoch = True
-                for batch_inputs, batch_signs, batch_labels, gradient, scale in plan:
+                for rows, batch_inputs, batch_signs, batch_labels, gradient, scale in plan:
                     if should_stop is not None and should_stop():
                         stopped = True
                         break
+                    # Gathered just before use, the mini-batch is still in cache for both products.
+                    # mode="clip": with the default "raise", np.take buffers `out` (one more copy).
+                    np.take(inputs, rows, axis=0, out=batch_inputs, mode="clip")
                     cost += gradient(batch_inputs, batch_signs, batch_labels if record else None)
                     step += 1
                     update(params, grad, state, step, lr, scale)
@@ -184,24 +180,23 @@ class Training:
         seconds = time.perf_counter() - started
         return self._result(costs, seconds, stopped)
 
-    def _plan(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, Callable, float]]:
-        """Each mini-batch's views into the shuffled inputs, signs and labels, the gradient pass for its
-        size, and the ``1 / (2 size)`` that turns that pass's gradient into the mean's."""
+    def _plan(self, permutation: np.ndarray) -> list[tuple]:
+        """Per mini-batch: its rows of ``permutation``, a buffer for its inputs, its views into the
+        shuffled signs and labels, the gradient pass for its size, and the ``1 / (2 size)`` that turns
+        that pass's gradient into the mean's."""
         m, batch = self._labels.size, self.batch
         passes: dict[int, Backprop] = {}
         plan = []
+        signs, labels = self._shuffled
         for start in range(0, m, batch):
             stop = min(start + batch, m)
             size = stop - start
             if size not in passes:
                 passes[size] = Backprop(self.sizes, self._parameters, self._gradient, size)
-            inputs, signs, labels = self._shuffled
-            rows = (
-                inputs[start:stop],
-                signs[start:stop].reshape(1, size),
-                labels[start:stop].reshape(1, size),
-            )
-            plan.append((*rows, passes[size].gradient, 0.5 / size))
+            rows = permutation[start:stop]
+            inputs = np.empty((size, self._inputs_t.shape[1]))
+            views = (signs[start:stop].reshape(1, size), labels[start:stop].reshape(1, size))
+            plan.append((rows, inputs, *views, passes[size].gradient, 0.5 / size))
         return plan
 
     def _result(self, costs: list[CostPoint], seconds: float, stopped: bool) -> TrainResult:
@@ -218,6 +213,21 @@ class Training:
             seconds=seconds,
             stopped=stopped,
         )
+
+
+def examples_as_rows(X: np.ndarray, block: int = 64) -> np.ndarray:
+    """``[X.T | 1]``: one example per row, then a column of ones for the biases.
+
+    The transpose is copied ``block`` features at a time, which keeps both sides of the copy in cache
+    (about 6x faster than one strided copy for 12288 features x 1000 examples).
+    """
+    n_features, m = X.shape
+    rows = np.empty((m, n_features + 1))
+    for start in range(0, n_features, block):
+        stop = min(start + block, n_features)
+        rows[:, start:stop] = X[start:stop].T
+    rows[:, -1] = 1.0
+    return rows
 
 
 def train(X: np.ndarray, Y: np.ndarray, config: TrainConfig | None = None, **run_kwargs) -> TrainResult:
