@@ -3,7 +3,7 @@
 The limit is a generous multiple of a pessimistic estimate of the run's time, clamped by the settings::
 
     estimate = steps × STEP_SECONDS + flops / FLOPS_PER_SECOND          (trainer.estimate)
-    limit    = min(max_job_seconds, max(min_job_seconds, FACTOR × estimate))
+    limit    = min(max_job_seconds, max(min_job_seconds, ⌈FACTOR × estimate⌉))
 
 ``STEP_SECONDS`` (100 µs of Python per mini-batch step) and ``FLOPS_PER_SECOND`` (1 GFLOP/s on one BLAS
 thread) are each several times slower than docs/benchmarks.md measures (15–90 µs per step on the seed's
@@ -13,6 +13,8 @@ resumed run (time lost with a dead worker is not counted: the attempts cap bound
 """
 
 from __future__ import annotations
+
+import math
 
 from service.config import Settings
 from trainer import TrainConfig, estimate
@@ -26,4 +28,4 @@ def job_time_limit(config: TrainConfig, n_features: int, n_examples: int, settin
     """Seconds of training a job of this size may take before it fails as timed out."""
     size = estimate(config, n_features, n_examples)
     expected = size.steps * STEP_SECONDS + size.flops / FLOPS_PER_SECOND
-    return min(settings.max_job_seconds, max(settings.min_job_seconds, FACTOR * expected))
+    return min(settings.max_job_seconds, max(settings.min_job_seconds, float(math.ceil(FACTOR * expected))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def test_the_limit_grows_with_the_job_and_stays_within_the_settings() -> None:
     settings = Settings(_env_file=None, min_job_seconds=30, max_job_seconds=3600)
     seed = TrainConfig()  # 50000 steps, 30 parameters, 300 examples, 10000 epochs
     expected = FACTOR * (50_000 * STEP_SECONDS + 6.0 * 30 * 300 * 10_000 / FLOPS_PER_SECOND)
-    assert job_time_limit(seed, 2, 300, settings) == pytest.approx(expected)
+    assert job_time_limit(seed, 2, 300, settings) == math.ceil(expected) == 56
     assert job_time_limit(TrainConfig(epochs=10), 2, 300, settings) == 30
     assert job_time_limit(TrainConfig(epochs=10_000_000), 2, 300, settings) == 3600
     tiny_cap = Settings(_env_file=None, min_job_seconds=30, max_job_seconds=1)
@@ -90,6 +91,6 @@ def test_a_worker_process_fails_a_job_past_a_tiny_cap(
     record = store.get_job(job_id)
     assert record is not None and record.error == "timed out after 1 s"
     assert record.started_at is not None and record.finished_at is not None
-    assert 1 <= record.finished_at - record.started_at < 3
+    assert 1 <= record.finished_at - record.started_at < 5
     epochs = [epoch for epoch, _ in store.costs_since(job_id)]
     assert len(epochs) >= 2 and epochs == list(range(1, epochs[-1] + 1, 100))
