@@ -34,17 +34,19 @@ and only allowed from the expected statuses (a canceled job never becomes runnin
 
 What the worker (``worker.tasks.run_job(job_id)``) must do, through this class only:
 
-1. ``mark_running(job_id)``; if it returns False the job was canceled (or is unknown): return at once.
+1. ``start_run(job_id, run_id)`` (``mark_running`` plus the run's entry in ``P:running``); if it returns
+   False the job was canceled (or is unknown): return at once. Then ``heartbeat(job_id, run_id)`` every
+   second until the end; once it returns False a reaper gave the job to another run: stop, write nothing.
 2. ``spec = get_spec(job_id)``; ``X, Y = training_data(spec)`` (a ``DataError`` if an uploaded set is
    gone); train with ``spec.to_train_config()``.
 3. While training: ``append_costs(job_id, points, epoch=...)`` in batches (at most ~10 flushes a second;
    it also records progress), and ``cancel_requested(job_id)`` from ``should_stop`` (throttled, e.g. at
-   most every 0.1 s). ``save_checkpoint`` every few seconds lets a lost job resume; a job resumed from a
-   checkpoint at epoch E calls ``drop_costs_after(job_id, E)`` before training on.
+   most every 0.1 s). ``save_run_state`` (or ``save_checkpoint``) every few seconds lets a lost job
+   resume; a job resumed from a checkpoint at epoch E calls ``drop_costs_after(job_id, E)`` first.
 4. At the end exactly one of: ``succeed(job_id, result, parameters)`` with ``result`` =
    ``{"accuracy", "validation_accuracy", "final_cost", "seconds", "epochs_completed", "steps"}``;
    ``mark_canceled(job_id)`` when stopped by a cancel; ``fail(job_id, reason)`` with a reason a user
-   understands (``"diverged at epoch N"``, a data error's message).
+   understands (``"diverged at epoch N"``, a data error's message); then ``end_run(job_id)``.
 """
 
 from __future__ import annotations
