@@ -580,6 +580,28 @@ class JobStore:
         """Note the job's wall-clock limit (``timeout_seconds``), derived by the worker from its size."""
         self.redis.hset(self.job_key(job_id), "timeout_seconds", repr(seconds))
 
+    def idle_queued_jobs(self, seconds: float) -> list[tuple[str, str]]:
+        """Queued jobs of every owner unchanged for ``seconds`` (``updated_at``), with the id of the RQ job
+        that should run each (``rq_job``, else the job id): the candidates for a lost enqueue."""
+        found = []
+        cutoff = time.time() - seconds
+        for index in self.redis.scan_iter(match=self._jobs_index("*", QUEUED), count=1000):
+            ids = [i.decode() for i in self.redis.zrangebyscore(index, "-inf", cutoff)]
+            with self.redis.pipeline(transaction=False) as pipe:
+                for job_id in ids:
+                    pipe.hmget(self.job_key(job_id), ["status", "updated_at", "rq_job"])
+                replies = pipe.execute()
+            for job_id, (status, updated_at, rq_job) in zip(ids, replies, strict=True):
+                if status == QUEUED.encode() and updated_at is not None and float(updated_at) < cutoff:
+                    found.append((job_id, rq_job.decode() if rq_job else job_id))
+        return found
+
+    def swap_rq_job(self, job_id: str, expected: str, new: str) -> bool:
+        """While the job is queued for RQ job ``expected``, make it ``new`` (atomic: of several callers
+        exactly one wins); stamps ``updated_at``."""
+        keys = [self.job_key(job_id)]
+        return bool(self.redis.register_script(_SWAP)(keys=keys, args=[job_id, expected, new]))
+
 
 # KEYS: P:running, the job hash. ARGV: job id, run id ('' registers the job before it starts running).
 # With a run id, beats only while the job is running as that run; returns 1 if it beat, else 0.
@@ -617,4 +639,15 @@ redis.call('ZADD', KEYS[1], string.format('%.6f', now + tonumber(ARGV[3])), ARGV
 local lost = redis.call('HINCRBY', KEYS[2], 'workers_lost', 1)
 redis.call('HSET', KEYS[2], 'run', '')
 return {lost, score, h[2] or ''}
+"""
+
+# KEYS: the job hash. ARGV: job id, expected RQ job id, new RQ job id. See JobStore.swap_rq_job.
+_SWAP = """
+local h = redis.call('HMGET', KEYS[1], 'status', 'rq_job')
+local current = h[2]
+if not current or current == '' then current = ARGV[1] end
+if h[1] ~= 'queued' or current ~= ARGV[2] then return 0 end
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], 'rq_job', ARGV[3], 'updated_at', string.format('%.6f', t[1] + t[2] / 1000000))
+return 1
 """

@@ -12,6 +12,10 @@ each job whose last beat is more than ``settings.heartbeat_seconds`` old:
    and resumes from its last checkpoint; or, once ``workers_lost`` reaches ``settings.max_attempts``,
    it fails with "worker lost N times; last seen at <UTC time>".
 
+Every window it also looks for queued jobs idle for a window whose RQ job is gone or over (the API died
+between storing a job and enqueueing it, a hand-back's enqueue failed, Redis lost its last second) and
+enqueues each again (:meth:`Reaper.requeue_orphans`).
+
 A heartbeat is stale also when Redis itself was away, so a reaper acts only once Redis has been up, and
 this reaper connected to it, for a whole window: by then every living worker has beaten again.
 """
@@ -31,7 +35,9 @@ from rq.serializers import JSONSerializer
 
 from service.config import Settings
 from service.store import JobStore, connect
-from worker.tasks import requeue
+from worker.tasks import enqueue_again, new_rq_job_id, requeue
+
+PENDING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +70,27 @@ class Reaper:
             log.warning("job %s: its worker was lost (last seen at %s); %s", job_id, seen, done[job_id])
         return done
 
+    def requeue_orphans(self) -> list[str]:
+        """Queued jobs idle for a window whose RQ job is gone or over (an enqueue lost with a crash of the
+        API or of Redis): each enqueued again, once (``JobStore.swap_rq_job`` decides among reapers)."""
+        done = []
+        for job_id, rq_job in self.store.idle_queued_jobs(self.window):
+            if self._rq_job_pending(rq_job):
+                continue
+            new = new_rq_job_id(job_id)
+            if self.store.swap_rq_job(job_id, rq_job, new):
+                enqueue_again(self.store, self.queue, job_id, new)
+                log.warning("job %s: queued without a pending RQ job; enqueued again", job_id)
+                done.append(job_id)
+        return done
+
+    def _rq_job_pending(self, rq_job: str) -> bool:
+        try:
+            job = Job.fetch(rq_job, connection=self.queue.connection, serializer=self.queue.serializer)
+        except NoSuchJobError:
+            return False
+        return job.get_status() in PENDING
+
     def _retire(self, rq_job: str, job_id: str) -> None:
         """Take the lost run's RQ job out of RQ's started registry and mark it failed."""
         if not rq_job:
@@ -87,8 +114,10 @@ class Reaper:
 
 
 def run_reaper(reaper: Reaper, stop: threading.Event, interval: float) -> None:
-    """Reap every ``interval`` seconds until ``stop``, once connected for a whole window."""
+    """Reap every ``interval`` seconds (and look for orphaned queued jobs every window) until ``stop``,
+    once connected for a whole window."""
     connected_since: float | None = None
+    next_orphans = time.monotonic()
     while not stop.wait(interval):
         try:
             ready = reaper.ready()
@@ -96,6 +125,9 @@ def run_reaper(reaper: Reaper, stop: threading.Event, interval: float) -> None:
             connected_since = now if connected_since is None else connected_since
             if ready and now - connected_since >= reaper.window:
                 reaper.reap()
+                if now >= next_orphans:
+                    reaper.requeue_orphans()
+                    next_orphans = now + reaper.window
         except redis.RedisError:
             connected_since = None
         except Exception:  # a bug must not end the thread: log it and try again next time

@@ -173,19 +173,30 @@ def requeue(store: JobStore, queue: Queue, job_id: str) -> bool:
 
     Used when a worker shuts down mid-job, and by the reapers for a lost worker's job.
     """
-    if not store.transition(job_id, QUEUED, [RUNNING]):
+    rq_job = new_rq_job_id(job_id)
+    if not store.transition(job_id, QUEUED, [RUNNING], rq_job=rq_job):
         return False
+    enqueue_again(store, queue, job_id, rq_job)
+    return True
+
+
+def new_rq_job_id(job_id: str) -> str:
+    """The id of a further RQ job for job ``job_id`` (the first one's id is the job's own)."""
+    return f"{job_id}-{uuid.uuid4().hex[:8]}"
+
+
+def enqueue_again(store: JobStore, queue: Queue, job_id: str, rq_job: str) -> None:
+    """Enqueue job ``job_id`` again as RQ job ``rq_job``, at the front of ``queue`` (it waited already)."""
     queue.enqueue(
         run_job,
         job_id,
-        job_id=f"{job_id}-{uuid.uuid4().hex[:8]}",
+        job_id=rq_job,
         at_front=True,
         result_ttl=store.ttl,
         failure_ttl=store.ttl,
         job_timeout=-1,
         description=f"descent job {job_id} (resumed)",
     )
-    return True
 
 
 def _write_until_done(write: Callable[[], T], timeout: float = FINAL_WRITE_SECONDS) -> T:

@@ -167,3 +167,28 @@ def test_a_run_whose_job_was_taken_stops_without_writing_its_end(
     assert record is not None and record.status == "queued"
     assert record.error is None and record.finished_at is None and store.get_model(job_id) is None
     assert [(j.func_name, list(j.args)) for j in queue.jobs] == [("worker.tasks.run_job", [job_id])]
+
+
+def test_a_queued_job_whose_enqueue_was_lost_is_enqueued_again_once(
+    store: JobStore, queue: Queue, reaper_settings: Settings
+) -> None:
+    orphan = store.create_job(TrainingSpec.model_validate({"epochs": 50})).id  # the API died: never enqueued
+    waiting = store.create_job(TrainingSpec.model_validate({"epochs": 50})).id
+    queue.enqueue("worker.tasks.run_job", waiting, job_id=waiting, job_timeout=-1)
+    fresh = store.create_job(TrainingSpec.model_validate({"epochs": 50})).id  # its enqueue may be under way
+    long_ago = time.time() - 10 * WINDOW
+    for job_id in (orphan, waiting):
+        store.redis.hset(store.job_key(job_id), "updated_at", repr(long_ago))
+        store.redis.zadd(f"{store.prefix}:owner:public:jobs:queued", {job_id: long_ago})
+    reapers = [Reaper(store, queue, reaper_settings) for _ in range(4)]
+
+    assert [reaper.requeue_orphans() for reaper in reapers] == [[orphan], [], [], []]
+
+    assert [(j.func_name, list(j.args)) for j in queue.jobs] == [
+        ("worker.tasks.run_job", [orphan]),
+        ("worker.tasks.run_job", [waiting]),
+    ]
+    assert field(store, orphan, "rq_job") == queue.jobs[0].id != orphan
+    assert fresh not in [j.args[0] for j in queue.jobs]
+    record = store.get_job(orphan)
+    assert record is not None and record.status == "queued"
