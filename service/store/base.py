@@ -1,0 +1,66 @@
+"""What every part of the store shares: the statuses, the client, the npz codec and the job keys."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+
+import numpy as np
+from redis import Redis
+
+from service.config import Settings
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
+STATUSES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
+FINISHED: frozenset[str] = frozenset({SUCCEEDED, FAILED, CANCELED})
+PUBLIC_OWNER = "public"
+ID = re.compile(r"[0-9a-f]{32}")
+
+
+def connect(url: str) -> Redis:
+    """A client for ``url`` with short timeouts, so an outage is an error within seconds, not a hang."""
+    return Redis.from_url(
+        url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15, retry_on_timeout=False
+    )
+
+
+def arrays_to_npz(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """Arrays as the bytes of an uncompressed ``.npz`` (order kept)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **{name: np.asarray(a) for name, a in arrays.items()})
+    return buffer.getvalue()
+
+
+def npz_to_arrays(data: bytes) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz``, refusing pickled object arrays."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def text(raw: Mapping[bytes, bytes], field: str) -> str | None:
+    """A hash field as text; None if missing or empty."""
+    value = raw.get(field.encode())
+    return None if value is None or value == b"" else value.decode()
+
+
+def number(raw: Mapping[bytes, bytes], field: str) -> float | None:
+    """A hash field as a float; None if missing or empty."""
+    value = text(raw, field)
+    return None if value is None else float(value)
+
+
+class StoreBase:
+    """The client, the result TTL and the key prefix, with the job keys every part uses."""
+
+    def __init__(self, redis: Redis, settings: Settings, prefix: str = "descent") -> None:
+        self.redis = redis
+        self.ttl = settings.result_ttl_seconds
+        self.prefix = prefix
+
+    def job_key(self, job_id: str, part: str = "") -> str:
+        """``P:job:{id}`` or ``P:job:{id}:{part}`` (costs, model, checkpoint, cancel)."""
+        return f"{self.prefix}:job:{job_id}" + (f":{part}" if part else "")
+
+    def _jobs_index(self, owner: str, status: str | None = None) -> str:
+        return f"{self.prefix}:owner:{owner}:jobs" + (f":{status}" if status else "")

@@ -1,0 +1,81 @@
+"""A job's progress and its cost points (``P:job:{id}:costs``, scored by epoch)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from service.store.base import ID, StoreBase
+
+
+@dataclass(frozen=True)
+class CostsSnapshot:
+    """A job's status and progress with its cost points after some epoch, read together."""
+
+    owner: str
+    status: str
+    epoch: int
+    epochs: int
+    points: list[tuple[int, float]]
+
+
+def _points(members: Iterable[bytes]) -> list[tuple[int, float]]:
+    """Cost-set members ``b"{epoch}:{cost}"`` as ``(epoch, cost)``."""
+    points = []
+    for member in members:
+        epoch, cost = member.split(b":", 1)
+        points.append((int(epoch), float(cost)))
+    return points
+
+
+class Costs(StoreBase):
+    """Progress (``epoch``, ``updated_at``) and the cost points the worker appends and clients page."""
+
+    def set_progress(self, job_id: str, epoch: int) -> None:
+        """Epochs completed so far (also a heartbeat: ``updated_at``)."""
+        self.redis.hset(self.job_key(job_id), mapping={"epoch": epoch, "updated_at": repr(time.time())})
+
+    def append_costs(
+        self, job_id: str, points: Iterable[tuple[int, float]], epoch: int | None = None
+    ) -> None:
+        """Add cost points ``(epoch, cost)`` in one round trip, and the progress if ``epoch`` is given.
+
+        A point replaces any earlier point at the same epoch, so a resumed job never duplicates one.
+        """
+        key = self.job_key(job_id, "costs")
+        with self.redis.pipeline(transaction=False) as pipe:
+            for point_epoch, cost in points:
+                pipe.zremrangebyscore(key, point_epoch, point_epoch)
+                pipe.zadd(key, {f"{int(point_epoch)}:{float(cost)!r}": int(point_epoch)})
+            pipe.expire(key, self.ttl)
+            if epoch is not None:
+                pipe.hset(self.job_key(job_id), mapping={"epoch": epoch, "updated_at": repr(time.time())})
+            pipe.execute()
+
+    def drop_costs_after(self, job_id: str, epoch: int) -> None:
+        """Remove points after ``epoch``: a job resumed from a checkpoint at ``epoch`` records them again."""
+        self.redis.zremrangebyscore(self.job_key(job_id, "costs"), f"({epoch}", "+inf")
+
+    def costs_since(self, job_id: str, since: int = 0, limit: int | None = None) -> list[tuple[int, float]]:
+        """Points with epoch > ``since``, oldest first, at most ``limit`` of them."""
+        return _points(self.redis.zrangebyscore(*self._costs_range(job_id, since, limit)))
+
+    def costs_page(self, job_id: str, since: int = 0, limit: int | None = None) -> CostsSnapshot | None:
+        """The job's status, progress and points after ``since`` in one atomic round trip (so a
+        finished status comes with every point), or None for an unknown job."""
+        if not ID.fullmatch(job_id):
+            return None
+        key, low, high, start, num = self._costs_range(job_id, since, limit)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hmget(self.job_key(job_id), ["owner", "status", "epoch", "epochs"])
+            pipe.zrangebyscore(key, low, high, start=start, num=num)
+            (owner, job_status, epoch, epochs), members = pipe.execute()
+        if job_status is None:
+            return None
+        return CostsSnapshot(owner.decode(), job_status.decode(), int(epoch), int(epochs), _points(members))
+
+    def _costs_range(
+        self, job_id: str, since: int, limit: int | None
+    ) -> tuple[str, str, str, int | None, int | None]:
+        return self.job_key(job_id, "costs"), f"({since}", "+inf", 0 if limit is not None else None, limit
