@@ -1,12 +1,12 @@
-"""``/jobs``: submit a training spec, follow it, cancel it, fetch its model and predict with it."""
+"""``/jobs``: submit a training spec, list and follow jobs, cancel one (the model: ``routes/models.py``)."""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Literal
+from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Body, Header, Query, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 from rq import Queue
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
@@ -27,24 +27,20 @@ from service.schemas import (
     JobList,
     JobPublic,
     JobStatus,
-    ModelPublic,
-    Prediction,
-    PredictRequest,
     Progress,
 )
 from service.spec import SPEC_EXAMPLES, BuiltinDataset, InlineDataset, TrainingSpec, check_caps
-from service.store import CANCELED, FINISHED, QUEUED, JobRecord, JobStore, npz_to_arrays
-from trainer.network import predict, predict_proba
+from service.store import CANCELED, FINISHED, QUEUED, JobRecord, JobStore
 
 RUN_JOB = "worker.tasks.run_job"
-NPZ_MEDIA_TYPE = "application/octet-stream"
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 NOT_FOUND = {404: {"model": ErrorBody, "description": "No job with that id."}}
 
 
-def _job(store: JobStore, job_id: str, owner: str) -> JobRecord:
+def find_job(store: JobStore, job_id: str, owner: str) -> JobRecord:
+    """The owner's job, or a 404."""
     record = store.get_job(job_id, owner=owner)
     if record is None:
         raise NotFound(f"no job with id {job_id!r}")
@@ -167,7 +163,7 @@ def list_jobs(
 @router.get("/{job_id}", response_model=JobPublic, responses=NOT_FOUND, summary="A job's status")
 def get_job(job_id: str, store: StoreDep, owner: OwnerDep) -> JobPublic:
     """Status, spec, progress, timestamps, and the result or the error."""
-    return JobPublic.of(_job(store, job_id, owner))
+    return JobPublic.of(find_job(store, job_id, owner))
 
 
 @router.get("/{job_id}/costs", response_model=CostsPage, responses=NOT_FOUND, summary="Cost history")
@@ -208,14 +204,14 @@ def cancel_job(
 ) -> JobPublic:
     """A queued job is taken off the queue and never runs (200, ``canceled``); a running job is asked
     to stop (202, ``cancel_requested``) and becomes ``canceled`` keeping its costs so far."""
-    record = _job(store, job_id, owner)
+    record = find_job(store, job_id, owner)
     if record.status in FINISHED - {CANCELED}:
         raise Conflict(f"job {job_id} already {record.status}")
     if record.status != CANCELED:
         store.request_cancel(job_id)
     if record.status == QUEUED and store.mark_canceled(job_id):
         _drop_from_queue(queue, job_id)
-    record = _job(store, job_id, owner)
+    record = find_job(store, job_id, owner)
     if record.status not in FINISHED:
         response.status_code = status.HTTP_202_ACCEPTED
     return JobPublic.of(record)
@@ -226,75 +222,3 @@ def _drop_from_queue(queue: Queue, job_id: str) -> None:
     with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
         Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer).cancel()
     queue.remove(job_id)
-
-
-def _model_bytes(store: JobStore, job_id: str, owner: str) -> bytes:
-    record = _job(store, job_id, owner)
-    data = store.get_model_bytes(job_id)
-    if data is None:
-        raise Conflict(f"job {job_id} has no model: it is {record.status}")
-    return data
-
-
-@router.get(
-    "/{job_id}/model",
-    response_model=ModelPublic,
-    responses={
-        **NOT_FOUND,
-        200: {"content": {NPZ_MEDIA_TYPE: {}}, "description": "JSON, or an .npz with ?format=npz."},
-        409: {"model": ErrorBody, "description": "The job has no model yet."},
-    },
-    summary="The trained parameters",
-)
-def get_model(
-    job_id: str,
-    store: StoreDep,
-    owner: OwnerDep,
-    format: Annotated[Literal["json", "npz"] | None, Query(description="npz: a file download.")] = None,
-    accept: Annotated[str | None, Header()] = None,
-) -> ModelPublic | Response:
-    """``W1, b1, … WL, bL`` as JSON, or the ``.npz`` file with ``?format=npz`` or
-    ``Accept: application/octet-stream``."""
-    data = _model_bytes(store, job_id, owner)
-    if format == "npz" or (format is None and NPZ_MEDIA_TYPE in (accept or "")):
-        return Response(
-            data,
-            media_type=NPZ_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{job_id}.npz"'},
-        )
-    parameters = npz_to_arrays(data)
-    depth = len(parameters) // 2
-    sizes = [int(parameters["W1"].shape[1])]
-    sizes += [int(parameters[f"W{layer}"].shape[0]) for layer in range(1, depth + 1)]
-    return ModelPublic(
-        job_id=job_id, layer_sizes=sizes, parameters={name: a.tolist() for name, a in parameters.items()}
-    )
-
-
-@router.post(
-    "/{job_id}/predict",
-    response_model=Prediction,
-    responses={
-        **BAD_BODY,
-        **NOT_FOUND,
-        409: {"model": ErrorBody, "description": "The job has no model yet."},
-    },
-    summary="Predict with the trained network",
-)
-def predict_with_model(
-    job_id: str, body: PredictRequest, store: StoreDep, owner: OwnerDep, settings: SettingsDep
-) -> Prediction:
-    """Probabilities (sigmoid outputs) and labels (probability > 0.5) for X, features × examples."""
-    parameters = npz_to_arrays(_model_bytes(store, job_id, owner))
-    n_features = int(parameters["W1"].shape[1])
-    widths = {len(row) for row in body.X}
-    if len(body.X) != n_features or len(widths) != 1 or 0 in widths:
-        raise SpecRejected(
-            ("X",), f"X must be {n_features} rows (features) of equal, non-zero length (examples)"
-        )
-    if n_features * widths.pop() > settings.max_inline_values:
-        raise SpecRejected(("X",), f"X has more than the cap of {settings.max_inline_values} numbers")
-    X = np.asarray(body.X, dtype=np.float64)
-    return Prediction(
-        probabilities=predict_proba(parameters, X)[0].tolist(), labels=predict(parameters, X)[0].tolist()
-    )
