@@ -57,6 +57,16 @@ class JobPublic(BaseModel):
     result: JobResult | None = None
     error: str | None = Field(None, description="Why a failed job failed.")
     cancel_requested: bool = False
+    timeout_seconds: float | None = Field(
+        None,
+        description="The job's time limit: seconds of training (counted across attempts) before it fails "
+        "as timed out, derived from the job's size; null until a worker starts the job.",
+    )
+    workers_lost: int | None = Field(
+        None,
+        description="How many times the worker running the job was lost (the job was resumed from its "
+        "checkpoint, or failed once this reached the attempts cap); null while none was.",
+    )
 
     @classmethod
     def of(cls, record: JobRecord) -> JobPublic:
@@ -72,6 +82,8 @@ class JobPublic(BaseModel):
             result=None if record.result is None else JobResult.model_validate(record.result),
             error=record.error,
             cancel_requested=record.cancel_requested,
+            timeout_seconds=record.timeout_seconds,
+            workers_lost=record.workers_lost,
         )
 
 

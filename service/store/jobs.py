@@ -69,12 +69,15 @@ class JobRecord:
     result: dict[str, Any] | None
     error: str | None
     cancel_requested: bool
+    timeout_seconds: float | None = None
+    workers_lost: int | None = None
 
 
 def _record(raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
     if not raw or b"status" not in raw:
         return None
     result = text(raw, "result")
+    workers_lost = text(raw, "workers_lost")
     return JobRecord(
         id=text(raw, "id") or "",
         owner=text(raw, "owner") or PUBLIC_OWNER,
@@ -89,6 +92,8 @@ def _record(raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
         result=None if result is None else json.loads(result),
         error=text(raw, "error"),
         cancel_requested=cancel,
+        timeout_seconds=number(raw, "timeout_seconds"),
+        workers_lost=None if workers_lost is None else int(workers_lost),
     )
 
 
