@@ -49,9 +49,31 @@ def test_json_has_the_results_and_the_config():
 
 def test_flags_reach_the_config():
     report = run_json(
-        "--epochs", "7", "--record-every", "3", "--optimizer", "momentum", "--learning-rate", "0.01",
-        "--beta", "0.8", "--mini-batch-size", "full", "--layers", "3", "--seed", "4", "--init-seed", "5",
-        "--epsilon-outside-sqrt", "--decay", "fixed_interval", "--decay-rate", "0.5", "--time-interval", "2",
+        "--epochs",
+        "7",
+        "--record-every",
+        "3",
+        "--optimizer",
+        "momentum",
+        "--learning-rate",
+        "0.01",
+        "--beta",
+        "0.8",
+        "--mini-batch-size",
+        "full",
+        "--layers",
+        "3",
+        "--seed",
+        "4",
+        "--init-seed",
+        "5",
+        "--epsilon-outside-sqrt",
+        "--decay",
+        "fixed_interval",
+        "--decay-rate",
+        "0.5",
+        "--time-interval",
+        "2",
     )
     config = report["config"]
     assert [point["epoch"] for point in report["costs"]] == [1, 4, 7]

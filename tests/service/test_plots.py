@@ -53,4 +53,4 @@ def test_the_page_uses_only_local_urls(client):
     assert response.status_code == 200
     assert "<title>descent</title>" in response.text
     assert "http://" not in response.text and "https://" not in response.text
-    assert 'fetch(path' in response.text and "plots/costs?" in response.text
+    assert "fetch(path" in response.text and "plots/costs?" in response.text

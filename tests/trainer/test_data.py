@@ -78,8 +78,11 @@ def test_flower_is_the_course_planar_dataset():
     assert np.array_equal(Y, Y_ref)
     X_odd, Y_odd = make_flower(n_samples=9, noise=0.0, seed=0)
     assert X_odd.shape == (2, 9) and Y_odd.tolist() == [[0] * 4 + [1] * 5]
-    assert np.allclose(np.hypot(*X_odd), np.abs(4 * np.sin(4 * np.linspace(0, 3.12, 4))).tolist()
-                       + np.abs(4 * np.sin(4 * np.linspace(3.12, 6.24, 5))).tolist())
+    assert np.allclose(
+        np.hypot(*X_odd),
+        np.abs(4 * np.sin(4 * np.linspace(0, 3.12, 4))).tolist()
+        + np.abs(4 * np.sin(4 * np.linspace(3.12, 6.24, 5))).tolist(),
+    )
 
 
 @pytest.mark.parametrize("name", DATASET_NAMES)
@@ -118,8 +121,12 @@ def test_check_arrays_accepts_flat_labels_and_converts():
         (np.zeros((2, 3)), np.zeros((3, 1)), r"Y must have shape \(1, m\) or \(m,\).*got shape \(3, 1\)"),
         (np.zeros((2, 0)), np.zeros((1, 0)), "the data set is empty"),
         (np.zeros((0, 4)), np.zeros(4), "X has no features"),
-        (np.zeros((2, 5)), np.zeros(4), r"X has 5 examples \(columns\) but Y has 4 labels; the layout is"
-                                        r" features x examples"),
+        (
+            np.zeros((2, 5)),
+            np.zeros(4),
+            r"X has 5 examples \(columns\) but Y has 4 labels; the layout is"
+            r" features x examples",
+        ),
         (np.zeros((4, 2)), np.zeros(4), r"X has 2 examples .* Y has 4 labels \(X looks transposed\)"),
         (np.array([["a", "b"]]), np.zeros(2), "X must hold numbers"),
     ],
