@@ -44,11 +44,13 @@ def parse_layers(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise typer.BadParameter(f"expected comma-separated integers such as 5,2; got {text!r}",
-                                 param_hint="--layers") from None
+        raise typer.BadParameter(
+            f"expected comma-separated integers such as 5,2; got {text!r}", param_hint="--layers"
+        ) from None
     if any(size < 1 for size in sizes):
-        raise typer.BadParameter(f"every hidden layer needs at least 1 unit; got {text!r}",
-                                 param_hint="--layers")
+        raise typer.BadParameter(
+            f"every hidden layer needs at least 1 unit; got {text!r}", param_hint="--layers"
+        )
     return sizes
 
 
@@ -61,8 +63,9 @@ def parse_mini_batch_size(text: str) -> int | None:
     except ValueError:
         size = 0
     if size < 1:
-        raise typer.BadParameter(f"expected a positive integer or 'full'; got {text!r}",
-                                 param_hint="--mini-batch-size")
+        raise typer.BadParameter(
+            f"expected a positive integer or 'full'; got {text!r}", param_hint="--mini-batch-size"
+        )
     return size
 
 
@@ -81,8 +84,9 @@ def _load_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
         with np.load(path, allow_pickle=False) as archive:
             missing = {"X", "Y"} - set(archive.files)
             if missing:
-                raise DataError(f"{path} holds arrays {sorted(archive.files)}; it needs X (n_x, m) and"
-                                " Y (1, m)")
+                raise DataError(
+                    f"{path} holds arrays {sorted(archive.files)}; it needs X (n_x, m) and Y (1, m)"
+                )
             return archive["X"], archive["Y"]
     if suffix == ".csv":
         with path.open() as file:
@@ -94,8 +98,9 @@ def _load_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     raise DataError(f"{path}: expected a built-in name ({', '.join(DATASET_NAMES)}), a .npz or a .csv file")
 
 
-def load_dataset(dataset: str, n_samples: int | None, noise: float | None,
-                 data_seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+def load_dataset(
+    dataset: str, n_samples: int | None, noise: float | None, data_seed: int | None
+) -> tuple[np.ndarray, np.ndarray]:
     """A built-in data set by name, or the arrays of a .npz/.csv file, checked."""
     if dataset in DATASET_NAMES:
         return load_builtin(dataset, n_samples=n_samples, noise=noise, seed=data_seed)
@@ -116,10 +121,12 @@ def load_dataset(dataset: str, n_samples: int | None, noise: float | None,
 @contextmanager
 def _ctrl_c_stops(flag: list[bool]):
     """The first SIGINT sets ``flag[0]`` (the run stops after its step); a second one aborts."""
+
     def handler(signum, frame):
         if flag[0]:
             raise KeyboardInterrupt
         flag[0] = True
+
     try:
         previous = signal.signal(signal.SIGINT, handler)
     except ValueError:  # not the main thread: leave Ctrl-C alone
@@ -134,11 +141,18 @@ def _ctrl_c_stops(flag: list[bool]):
 def run_training(X: np.ndarray, Y: np.ndarray, config: TrainConfig, quiet: bool) -> TrainResult:
     """Train with a progress bar on stderr, refreshed at most every 0.1 s."""
     console = Console(stderr=True)
-    columns = (TextColumn("epoch"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("epoch"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+    )
     stop = [False]
-    with Progress(*columns, console=console, auto_refresh=False, disable=quiet) as progress, \
-            _ctrl_c_stops(stop):
+    with (
+        Progress(*columns, console=console, auto_refresh=False, disable=quiet) as progress,
+        _ctrl_c_stops(stop),
+    ):
         task = progress.add_task("", total=config.epochs)
         last = [0.0, ""]
 
@@ -151,25 +165,28 @@ def run_training(X: np.ndarray, Y: np.ndarray, config: TrainConfig, quiet: bool)
                 last[0] = now
                 progress.update(task, completed=epochs_completed, description=last[1], refresh=True)
 
-        return Training(X, Y, config).run(on_point=on_point, on_epoch=None if quiet else on_epoch,
-                                          should_stop=lambda: stop[0])
+        return Training(X, Y, config).run(
+            on_point=on_point, on_epoch=None if quiet else on_epoch, should_stop=lambda: stop[0]
+        )
 
 
 def _report(result: TrainResult, config: TrainConfig, dataset: dict) -> dict:
     report = {"accuracy": result.accuracy}
     if result.validation_accuracy is not None:
         report["validation_accuracy"] = result.validation_accuracy
-    report.update({
-        "final_cost": result.final_cost,
-        "costs": [{"epoch": point.epoch, "cost": point.cost} for point in result.costs],
-        "seconds": result.seconds,
-        "epochs": result.epochs_completed,
-        "steps": result.steps,
-        "optimizer": config.optimizer.name,
-        "stopped": result.stopped,
-        "config": dataclasses.asdict(config),
-        "dataset": dataset,
-    })
+    report.update(
+        {
+            "final_cost": result.final_cost,
+            "costs": [{"epoch": point.epoch, "cost": point.cost} for point in result.costs],
+            "seconds": result.seconds,
+            "epochs": result.epochs_completed,
+            "steps": result.steps,
+            "optimizer": config.optimizer.name,
+            "stopped": result.stopped,
+            "config": dataclasses.asdict(config),
+            "dataset": dataset,
+        }
+    )
     return report
 
 
@@ -209,30 +226,43 @@ def train(
     beta1: Annotated[float, _opt("Adam's first-moment average.")] = _OPT.beta1,
     beta2: Annotated[float, _opt("Adam's / RMSProp's second-moment average.")] = _OPT.beta2,
     epsilon: Annotated[float, _opt("Adam / RMSProp epsilon.")] = _OPT.epsilon,
-    epsilon_outside_sqrt: Annotated[bool, _opt(
-        "v/(sqrt(s)+eps) as PyTorch, instead of the seed's v/sqrt(s+eps).", "Optimizer",
-        "--epsilon-outside-sqrt")] = False,
+    epsilon_outside_sqrt: Annotated[
+        bool,
+        _opt(
+            "v/(sqrt(s)+eps) as PyTorch, instead of the seed's v/sqrt(s+eps).",
+            "Optimizer",
+            "--epsilon-outside-sqrt",
+        ),
+    ] = False,
     weight_decay: Annotated[float, _opt("AdamW's decoupled weight decay.")] = _OPT.weight_decay,
     decay: Annotated[DecayName, _opt("Learning-rate decay per epoch.", "Schedule")] = _DECAY.name,
     decay_rate: Annotated[float, _opt("Decay rate.", "Schedule")] = _DECAY.decay_rate,
-    time_interval: Annotated[int, _opt("Epochs per fixed_interval step.", "Schedule", min=1)]
-        = _DECAY.time_interval,
-    mini_batch_size: Annotated[str, _opt("Examples per step: an integer, or 'full'.", "Schedule")]
-        = str(_RUN.mini_batch_size),
+    time_interval: Annotated[
+        int, _opt("Epochs per fixed_interval step.", "Schedule", min=1)
+    ] = _DECAY.time_interval,
+    mini_batch_size: Annotated[str, _opt("Examples per step: an integer, or 'full'.", "Schedule")] = str(
+        _RUN.mini_batch_size
+    ),
     epochs: Annotated[int, _opt("Passes over the training set.", "Schedule", min=1)] = _RUN.epochs,
-    layers: Annotated[str, _opt("Hidden layer sizes, comma-separated.", "Network")]
-        = ",".join(map(str, _RUN.layers)),
+    layers: Annotated[str, _opt("Hidden layer sizes, comma-separated.", "Network")] = ",".join(
+        map(str, _RUN.layers)
+    ),
     init_seed: Annotated[int, _opt("He initialisation seed.", "Network")] = _RUN.init_seed,
     seed: Annotated[int, _opt("Shuffle seed; epoch k shuffles with seed + k.", "Schedule")] = _RUN.seed,
-    dataset: Annotated[str, _opt(
-        "A built-in name (moons, circles, blobs, flower), a .npz with X (n_x, m) and Y (1, m), or a .csv"
-        " with one example per row and the 0/1 label last.", "Data")] = "moons",
+    dataset: Annotated[
+        str,
+        _opt(
+            "A built-in name (moons, circles, blobs, flower), a .npz with X (n_x, m) and Y (1, m), or a .csv"
+            " with one example per row and the 0/1 label last.",
+            "Data",
+        ),
+    ] = "moons",
     n_samples: Annotated[int | None, _opt("Examples of a built-in data set.", "Data", min=2)] = None,
     noise: Annotated[float | None, _opt("Noise of a built-in data set.", "Data", min=0.0)] = None,
     data_seed: Annotated[int | None, _opt("Seed of a built-in data set.", "Data")] = None,
-    validation_fraction: Annotated[float, _opt(
-        "Share of the examples held out for validation accuracy.", "Data", min=0.0, max=1.0)]
-        = _RUN.validation_fraction,
+    validation_fraction: Annotated[
+        float, _opt("Share of the examples held out for validation accuracy.", "Data", min=0.0, max=1.0)
+    ] = _RUN.validation_fraction,
     record_every: Annotated[int, _opt("Epochs between cost points.", "Output", min=1)] = _RUN.record_every,
     json_output: Annotated[bool, _opt("Print one JSON object on stdout.", "Output", "--json")] = False,
     output: Annotated[Path | None, _opt("Save W1, b1 ... WL, bL to this .npz file.", "Output")] = None,
@@ -244,12 +274,22 @@ def train(
         raise typer.BadParameter(f"expected a .svg or .png file; got {plot}", param_hint="--plot")
     config = TrainConfig(
         layers=parse_layers(layers),
-        optimizer=OptimizerConfig(name=optimizer, learning_rate=learning_rate, beta=beta, beta1=beta1,
-                                  beta2=beta2, epsilon=epsilon, epsilon_inside_sqrt=not epsilon_outside_sqrt,
-                                  weight_decay=weight_decay),
+        optimizer=OptimizerConfig(
+            name=optimizer,
+            learning_rate=learning_rate,
+            beta=beta,
+            beta1=beta1,
+            beta2=beta2,
+            epsilon=epsilon,
+            epsilon_inside_sqrt=not epsilon_outside_sqrt,
+            weight_decay=weight_decay,
+        ),
         decay=DecayConfig(name=decay, decay_rate=decay_rate, time_interval=time_interval),
         mini_batch_size=parse_mini_batch_size(mini_batch_size),
-        epochs=epochs, record_every=record_every, seed=seed, init_seed=init_seed,
+        epochs=epochs,
+        record_every=record_every,
+        seed=seed,
+        init_seed=init_seed,
         validation_fraction=validation_fraction,
     )
     try:
