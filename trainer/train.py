@@ -26,6 +26,8 @@ from trainer.network import accuracy, initialize_parameters, layer_sizes, pack, 
 from trainer.optimizers import make_optimizer
 from trainer.schedules import learning_rate_for_epoch
 
+GATHER_PER_BATCH_BYTES = 4 * 2**20  # inputs larger than this are shuffled a mini-batch at a time
+
 
 @dataclass(frozen=True)
 class CostPoint:
@@ -76,8 +78,12 @@ class Training:
         self._inputs_t = examples_as_rows(X)
         self._labels = Y[0].copy()
         self._signs = 1 - 2 * self._labels
-        # Each epoch's shuffled signs and labels; mini-batches are views into them.
-        self._shuffled = (np.empty_like(self._signs), np.empty_like(self._labels))
+        # Each epoch's shuffled inputs, signs and labels; mini-batches are views into them. Data larger
+        # than the cache is not copied whole: each mini-batch's rows are gathered just before its step,
+        # so they are still in cache for both of its products.
+        self._gather_per_batch = self._inputs_t.nbytes > GATHER_PER_BATCH_BYTES
+        shuffled_inputs = None if self._gather_per_batch else np.empty_like(self._inputs_t)
+        self._shuffled = (shuffled_inputs, np.empty_like(self._signs), np.empty_like(self._labels))
         self._parameters = pack(initialize_parameters(self.sizes, config.init_seed), self.sizes)
         self._gradient = np.zeros_like(self._parameters)
         self._optimizer = make_optimizer(config.optimizer)
@@ -136,7 +142,7 @@ class Training:
         plan = self._plan(permutation)
         update, params, grad, state = self._optimizer.update, self._parameters, self._gradient, self._state
         inputs, signs, labels = self._inputs_t, self._signs, self._labels
-        shuffled_signs, shuffled_labels = self._shuffled
+        shuffled_inputs, shuffled_signs, shuffled_labels = self._shuffled
         rng, identity = np.random.RandomState(), np.arange(m)
         costs: list[CostPoint] = []
         step, stopped = self.step, False
@@ -147,6 +153,9 @@ class Training:
                 rng.seed(config.seed + epoch)
                 permutation[:] = identity
                 rng.shuffle(permutation)  # == np.random.permutation(m) after np.random.seed(seed + epoch)
+                # mode="clip": with the default "raise", np.take buffers `out` (one more copy).
+                if shuffled_inputs is not None:
+                    np.take(inputs, permutation, axis=0, out=shuffled_inputs, mode="clip")
                 np.take(signs, permutation, out=shuffled_signs, mode="clip")
                 record = (epoch - 1) % config.record_every == 0 or epoch == config.epochs
                 if record:
@@ -157,9 +166,8 @@ class Training:
                     if should_stop is not None and should_stop():
                         stopped = True
                         break
-                    # Gathered just before use, the mini-batch is still in cache for both products.
-                    # mode="clip": with the default "raise", np.take buffers `out` (one more copy).
-                    np.take(inputs, rows, axis=0, out=batch_inputs, mode="clip")
+                    if rows is not None:
+                        np.take(inputs, rows, axis=0, out=batch_inputs, mode="clip")
                     cost += gradient(batch_inputs, batch_signs, batch_labels if record else None)
                     step += 1
                     update(params, grad, state, step, lr, scale)
@@ -181,20 +189,22 @@ class Training:
         return self._result(costs, seconds, stopped)
 
     def _plan(self, permutation: np.ndarray) -> list[tuple]:
-        """Per mini-batch: its rows of ``permutation``, a buffer for its inputs, its views into the
-        shuffled signs and labels, the gradient pass for its size, and the ``1 / (2 size)`` that turns
-        that pass's gradient into the mean's."""
+        """Per mini-batch: its rows of ``permutation`` (None when the whole epoch is gathered at once),
+        its inputs, its views into the shuffled signs and labels, the gradient pass for its size, and
+        the ``1 / (2 size)`` that turns that pass's gradient into the mean's."""
         m, batch = self._labels.size, self.batch
         passes: dict[int, Backprop] = {}
         plan = []
-        signs, labels = self._shuffled
+        shuffled_inputs, signs, labels = self._shuffled
         for start in range(0, m, batch):
             stop = min(start + batch, m)
             size = stop - start
             if size not in passes:
                 passes[size] = Backprop(self.sizes, self._parameters, self._gradient, size)
-            rows = permutation[start:stop]
-            inputs = np.empty((size, self._inputs_t.shape[1]))
+            if self._gather_per_batch:
+                rows, inputs = permutation[start:stop], np.empty((size, self._inputs_t.shape[1]))
+            else:
+                rows, inputs = None, shuffled_inputs[start:stop]
             views = (signs[start:stop].reshape(1, size), labels[start:stop].reshape(1, size))
             plan.append((rows, inputs, *views, passes[size].gradient, 0.5 / size))
         return plan
