@@ -26,8 +26,7 @@ run: install  ## install and start the API and workers on an embedded Redis
 	@echo "descent: API docs at http://$(HOST):$(PORT)/docs"
 	$(BIN)/descent serve --host $(HOST) --port $(PORT)
 
-test: dev  ## install dev dependencies and run the whole suite
-	$(BIN)/ruff check .
+test: lint  ## install dev dependencies, lint, and run the whole suite
 	$(BIN)/python -m pytest
 
 lint: dev
@@ -35,7 +34,9 @@ lint: dev
 	$(BIN)/ruff format --check .
 
 bench: dev  ## speed tables (not tests)
-	$(BIN)/python bench/trainer.py
+	$(BIN)/python bench/trainer.py --repeat 5
+	$(BIN)/python bench/service.py --repeat 5
+	$(BIN)/python bench/load.py --seconds 60
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
