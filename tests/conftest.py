@@ -1,9 +1,11 @@
-"""Suite-wide fixtures: one real redis-server for the session, a clean client and settings per test."""
+"""Suite-wide fixtures: a real redis-server for the session, a clean client and settings per test, and a
+redis-server with AOF of a test's own for the tests that kill and restart it."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -40,3 +42,24 @@ def settings(redis_server: RedisServer) -> Settings:
 def store(redis_client: redis.Redis, settings: Settings) -> JobStore:
     """The job store on the clean Redis."""
     return JobStore(redis_client, settings)
+
+
+@pytest.fixture
+def aof_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server with AOF for this test alone (fault tests kill and restart it)."""
+    server = start_redis(tmp_path / "redis", aof=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fault_settings(aof_redis: RedisServer) -> Settings:
+    return Settings(_env_file=None, REDIS_URL=aof_redis.url, queue_name=f"f-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def fault_store(fault_settings: Settings) -> Iterator[JobStore]:
+    assert fault_settings.redis_url is not None
+    client = connect(fault_settings.redis_url)
+    yield JobStore(client, fault_settings)
+    client.close()

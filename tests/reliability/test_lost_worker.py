@@ -14,7 +14,7 @@ from rq.serializers import JSONSerializer
 from service.config import Settings
 from service.store import JobStore
 from tests.e2e.helpers import start_worker, stop_process, wait_for
-from tests.reliability.helpers import WORKER_ENV, enqueue, field, status
+from tests.jobs import WORKER_ENV, enqueue, field, status
 from trainer import Checkpoint, OptimizerConfig, TrainConfig, load_builtin, train
 
 WINDOW = float(WORKER_ENV["DESCENT_HEARTBEAT_SECONDS"])

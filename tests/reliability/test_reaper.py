@@ -20,7 +20,7 @@ from service.config import Settings
 from service.spec import TrainingSpec
 from service.store import JobStore
 from tests.e2e.helpers import wait_for
-from tests.reliability.helpers import field
+from tests.jobs import field
 from worker import tasks
 from worker.reaper import Reaper
 

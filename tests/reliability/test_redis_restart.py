@@ -13,7 +13,7 @@ import pytest
 from service.config import Settings
 from service.store import JobStore
 from tests.e2e.helpers import start_worker, stop_process, wait_for
-from tests.reliability.helpers import WORKER_ENV, enqueue, field, status
+from tests.jobs import WORKER_ENV, enqueue, field, status
 from tests.servers import RedisServer
 from trainer import OptimizerConfig, TrainConfig, load_builtin, train
 

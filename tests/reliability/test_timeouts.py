@@ -14,7 +14,7 @@ from service.config import Settings
 from service.spec import TrainingSpec
 from service.store import JobStore
 from tests.e2e.helpers import start_worker, stop_process, wait_for
-from tests.reliability.helpers import WORKER_ENV, enqueue, status
+from tests.jobs import WORKER_ENV, enqueue, status
 from trainer import OptimizerConfig, TrainConfig, Training, load_builtin
 from worker import tasks
 from worker.timeouts import FACTOR, FLOPS_PER_SECOND, STEP_SECONDS, job_time_limit

@@ -3,61 +3,22 @@
 from __future__ import annotations
 
 import signal
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pytest
-from rq import Queue
-from rq.serializers import JSONSerializer
 
 from service.config import Settings
-from service.spec import TrainingSpec
-from service.store import JobStore, connect
+from service.store import JobStore
 from tests.e2e.helpers import start_worker, stop_process, wait_for
-from tests.servers import RedisServer, start_redis
+from tests.jobs import enqueue, status
+from tests.servers import RedisServer
 from trainer import OptimizerConfig, TrainConfig, load_builtin, train
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server with AOF for this test alone (the test kills and restarts it)."""
-    server = start_redis(tmp_path / "redis", aof=True)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def settings(own_redis: RedisServer) -> Settings:
-    return Settings(_env_file=None, REDIS_URL=own_redis.url, queue_name=f"w-{uuid.uuid4().hex[:12]}")
-
-
-@pytest.fixture
-def store(settings: Settings) -> Iterator[JobStore]:
-    assert settings.redis_url is not None
-    client = connect(settings.redis_url)
-    yield JobStore(client, settings)
-    client.close()
-
-
-def enqueue(store: JobStore, settings: Settings, **spec: Any) -> str:
-    """What POST /jobs does: store the job, enqueue ``worker.tasks.run_job`` with JSON arguments."""
-    job_id = store.create_job(TrainingSpec.model_validate(spec)).id
-    queue = Queue(settings.queue_name, connection=store.redis, serializer=JSONSerializer)
-    queue.enqueue("worker.tasks.run_job", job_id, job_id=job_id, job_timeout=-1)
-    return job_id
-
-
-def status(store: JobStore, job_id: str) -> str | None:
-    record = store.get_job(job_id)
-    return None if record is None else record.status
-
-
 def test_sigterm_hands_the_running_job_back_and_another_worker_resumes_it(
-    store: JobStore, settings: Settings, tmp_path: Path
+    fault_store: JobStore, fault_settings: Settings, tmp_path: Path
 ) -> None:
+    store, settings = fault_store, fault_settings
     assert settings.redis_url is not None
     first = start_worker(settings.redis_url, settings.queue_name, tmp_path / "first.log")
     job_id = enqueue(store, settings, optimizer={"name": "adam"}, epochs=12_000, record_every=100)
@@ -86,8 +47,9 @@ def test_sigterm_hands_the_running_job_back_and_another_worker_resumes_it(
 
 
 def test_a_worker_works_again_once_redis_is_back(
-    own_redis: RedisServer, store: JobStore, settings: Settings, tmp_path: Path
+    aof_redis: RedisServer, fault_store: JobStore, fault_settings: Settings, tmp_path: Path
 ) -> None:
+    own_redis, store, settings = aof_redis, fault_store, fault_settings
     assert settings.redis_url is not None
     log = tmp_path / "worker.log"
     worker = start_worker(settings.redis_url, settings.queue_name, log)

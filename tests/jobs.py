@@ -1,4 +1,4 @@
-"""Helpers of the fault tests: jobs enqueued as the API does, raw job fields, the workers' environment."""
+"""Jobs as the API makes them, for tests that drive workers directly; the fault tests' worker settings."""
 
 from __future__ import annotations
 
