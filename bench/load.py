@@ -26,9 +26,7 @@ import asyncio
 import os
 import platform
 import random
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -42,53 +40,12 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from descent.embedded_redis import free_port  # noqa: E402
+from bench.serve_process import ServeProcess  # noqa: E402
 
 OPTIMIZERS = ("gd", "momentum", "adam")
 ENDPOINTS = ("POST /jobs", "GET /jobs/{id}/costs", "GET /jobs/{id}")
 FINISHED = ("succeeded", "failed", "canceled")
 RECENT_JOBS = 50
-
-
-class Service:
-    """`descent serve` on a free port with an embedded Redis in a temporary folder."""
-
-    def __init__(self, workers: int) -> None:
-        self.folder = tempfile.TemporaryDirectory(prefix="descent-load-")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DESCENT_REDIS_URL", "API_KEYS")}
-        env.update(DESCENT_RATE_LIMIT_JOBS_PER_MINUTE="0", DESCENT_MAX_QUEUED_JOBS="1000000")
-        command = [
-            sys.executable, "-m", "descent", "serve", "--port", str(self.port), "--no-access-log",
-            "--workers", str(workers), "--data-dir", self.folder.name,
-        ]  # fmt: skip
-        self.log = open(Path(self.folder.name, "serve.log"), "wb")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        """Return once /readyz is 200 (Redis up and the workers registered)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"descent serve exited ({self.process.returncode})")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"descent serve was not ready within {timeout} s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-        self.folder.cleanup()
 
 
 @dataclass
@@ -221,7 +178,10 @@ def main() -> None:
     parser.add_argument("--append", type=Path, help="Append the table under '## Load' to this file.")
     args = parser.parse_args()
 
-    service = Service(args.workers)
+    service = ServeProcess(
+        "--workers", str(args.workers),
+        env={"DESCENT_RATE_LIMIT_JOBS_PER_MINUTE": "0", "DESCENT_MAX_QUEUED_JOBS": "1000000"},
+    )  # fmt: skip
     try:
         service.wait_ready()
         load_before = os.getloadavg()[0]

@@ -35,11 +35,8 @@ import importlib.util  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
-import signal  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -49,9 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 
-from descent.embedded_redis import free_port  # noqa: E402
+from bench.serve_process import ServeProcess  # noqa: E402
 from trainer import TrainConfig, load_builtin, train  # noqa: E402
 
 SEED_ADAM = {"optimizer": {"name": "adam"}}
@@ -60,33 +56,8 @@ SMALL_JOB = {"optimizer": {"name": "gd"}, "epochs": 50}
 RATIO_TARGET, LATENCY_TARGET_MS, THROUGHPUT_TARGET = 1.10, 50.0, 1000.0
 
 
-class Service:
-    """`descent serve` on a free port with an embedded Redis in a temporary folder."""
-
-    def __init__(self, api_processes: int) -> None:
-        self.folder = tempfile.TemporaryDirectory(prefix="descent-bench-")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DESCENT_REDIS_URL", "API_KEYS")}
-        env["DESCENT_RATE_LIMIT_JOBS_PER_MINUTE"] = "0"  # it posts ~55 jobs a minute; this measures speed
-        command = [
-            sys.executable, "-m", "descent", "serve", "--port", str(self.port), "--no-access-log",
-            "--api-processes", str(api_processes), "--data-dir", self.folder.name,
-        ]  # fmt: skip
-        self.log = open(Path(self.folder.name, "serve.log"), "wb")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.client = httpx.Client(base_url=self.url, timeout=30)
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if self.client.get("/readyz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit(f"descent serve was not ready within {timeout} s")
+class Service(ServeProcess):
+    """The benchmark's `descent serve`, with the two calls it makes of it."""
 
     def submit(self, spec: dict) -> str:
         response = self.client.post("/jobs", json=spec)
@@ -101,16 +72,6 @@ class Service:
                 return body
             time.sleep(poll)
         raise SystemExit(f"job {job_id} was not {statuses} within {timeout} s")
-
-    def stop(self) -> None:
-        self.client.close()
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-        self.folder.cleanup()
 
 
 def unix(stamp: str) -> float:
@@ -239,7 +200,10 @@ def main() -> None:
     args = parser.parse_args()
 
     load_before = os.getloadavg()[0]
-    service = Service(args.api_processes)
+    # it posts ~55 jobs a minute: no submission limit, this measures speed
+    service = Service(
+        "--api-processes", str(args.api_processes), env={"DESCENT_RATE_LIMIT_JOBS_PER_MINUTE": "0"}
+    )
     try:
         service.wait_ready()
         service.wait(service.submit(SMALL_JOB), ("succeeded",))  # warm up: imports, connections
