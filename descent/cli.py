@@ -1,7 +1,9 @@
-"""The `descent` command: `train` runs one job in-process, `serve` starts the service, `worker` one worker."""
+"""The `descent` command: `train` runs one job in-process, `compare` several optimizers side by side,
+`serve` starts the service, `worker` one worker."""
 
 import typer
 
+from descent.compare_command import compare
 from descent.serve_command import serve, worker
 from descent.train_command import train
 
@@ -12,5 +14,6 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("train")(train)
+app.command("compare")(compare)
 app.command("serve")(serve)
 app.command("worker")(worker)

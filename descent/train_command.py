@@ -34,7 +34,7 @@ _DECAY = DecayConfig()
 _REFRESH_SECONDS = 0.1
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = 2) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
 
@@ -212,7 +212,7 @@ def _save_plot(path: Path, optimizer: str, dataset: str, result: TrainResult) ->
     try:
         path.write_bytes(image)
     except OSError as error:
-        raise _fail(f"cannot write {path}: {error}", code=1) from None
+        raise fail(f"cannot write {path}: {error}", code=1) from None
 
 
 def _opt(text: str, panel: str = "Optimizer", *names: str, **bounds: float) -> typer.models.OptionInfo:
@@ -296,16 +296,16 @@ def train(
         X, Y = load_dataset(dataset, n_samples, noise, data_seed)
         result = run_training(X, Y, config, quiet)
     except DivergedError as error:
-        raise _fail(f"{error}; try a smaller --learning-rate", code=1) from None
+        raise fail(f"{error}; try a smaller --learning-rate", code=1) from None
     except TrainerError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     report = _report(result, config, {"name": dataset, "features": X.shape[0], "examples": X.shape[1]})
     if output is not None:
         try:
             with output.open("wb") as file:  # exactly this path: np.savez(name) would append ".npz"
                 np.savez(file, **result.parameters)
         except OSError as error:
-            raise _fail(f"cannot write {output}: {error}", code=1) from None
+            raise fail(f"cannot write {output}: {error}", code=1) from None
     if plot is not None:
         _save_plot(plot, config.optimizer.name, dataset, result)
     typer.echo(json.dumps(report) if json_output else _summary(report))

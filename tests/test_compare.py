@@ -1,0 +1,69 @@
+"""`descent compare`: several optimizers on the same data, as a table, JSON and one chart."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from descent.cli import app
+
+runner = CliRunner()
+
+
+def compare(*args: str):
+    return runner.invoke(app, ["compare", "--quiet", *args])
+
+
+def compare_json(*args: str) -> list[dict]:
+    result = compare("--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_one_report_per_optimizer_in_order():
+    reports = compare_json("--optimizers", "adam,gd,rmsprop", "--epochs", "30", "--record-every", "10")
+    assert [r["optimizer"] for r in reports] == ["adam", "gd", "rmsprop"]
+    for report in reports:
+        assert 0.0 <= report["accuracy"] <= 1.0
+        assert [p["epoch"] for p in report["costs"]] == [1, 11, 21, 30]
+        assert report["final_cost"] == report["costs"][-1]["cost"]
+
+
+def test_each_run_equals_descent_train_with_the_same_settings():
+    settings = ["--epochs", "40", "--layers", "4,3", "--mini-batch-size", "37", "--learning-rate", "0.01"]
+    compared = {r["optimizer"]: r for r in compare_json("--optimizers", "momentum,adam", *settings)}
+    for name in ("momentum", "adam"):
+        trained = runner.invoke(app, ["train", "--json", "-q", "--optimizer", name, *settings])
+        single = json.loads(trained.stdout)
+        assert compared[name]["costs"] == single["costs"]
+        assert compared[name]["accuracy"] == single["accuracy"]
+
+
+def test_the_table_lists_every_optimizer():
+    result = compare("--optimizers", "gd,adam", "--epochs", "5", "--validation-fraction", "0.2")
+    assert result.exit_code == 0, result.output
+    assert "gd" in result.stdout and "adam" in result.stdout and "validation" in result.stdout
+
+
+def test_plot_has_one_line_per_optimizer(tmp_path):
+    path = tmp_path / "compare.svg"
+    compare_json("--optimizers", "gd,momentum", "--epochs", "20", "--plot", str(path))
+    image = path.read_text()
+    assert "<svg" in image and "gd" in image and "momentum" in image
+
+
+@pytest.mark.parametrize("optimizers", ["gd,sgd", "adam,adam", ""])
+def test_bad_optimizer_lists_are_refused(optimizers):
+    result = compare("--optimizers", optimizers, "--epochs", "2")
+    assert result.exit_code == 2
+    assert "--optimizers" in result.output
+
+
+@pytest.mark.seed
+def test_the_courses_comparison():
+    reports = compare_json()
+    assert {r["optimizer"]: round(r["accuracy"], 4) for r in reports} == {
+        "gd": 0.7967,
+        "momentum": 0.7967,
+        "adam": 0.94,
+    }
