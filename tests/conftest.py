@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
+from rq import Queue
+from rq.serializers import JSONSerializer
 
 from service.config import Settings
+from service.main import create_app
 from service.store import JobStore, connect
 from tests.servers import RedisServer, start_redis
 
@@ -63,3 +67,16 @@ def fault_store(fault_settings: Settings) -> Iterator[JobStore]:
     client = connect(fault_settings.redis_url)
     yield JobStore(client, fault_settings)
     client.close()
+
+
+@pytest.fixture
+def client(settings: Settings, redis_client: redis.Redis) -> Iterator[TestClient]:
+    """A TestClient of ``create_app(settings)`` (no keys: everyone is ``public``); Redis is emptied first."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def queue(settings: Settings, redis_client: redis.Redis) -> Queue:
+    """The RQ queue the app enqueues on."""
+    return Queue(settings.queue_name, connection=redis_client, serializer=JSONSerializer)

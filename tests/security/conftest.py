@@ -7,8 +7,6 @@ from collections.abc import Iterator
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from rq import Queue
-from rq.serializers import JSONSerializer
 
 from service.config import Settings
 from service.main import create_app
@@ -35,16 +33,3 @@ def keyed_client(keyed_settings: Settings, redis_client: redis.Redis) -> Iterato
     """A TestClient of the app with keys A and B; Redis is emptied first. Sends no key by itself."""
     with TestClient(create_app(keyed_settings)) as client:
         yield client
-
-
-@pytest.fixture
-def client(settings: Settings, redis_client: redis.Redis) -> Iterator[TestClient]:
-    """A TestClient of the app without keys (everyone is ``public``); Redis is emptied first."""
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def queue(settings: Settings, redis_client: redis.Redis) -> Queue:
-    """The RQ queue the app enqueues on."""
-    return Queue(settings.queue_name, connection=redis_client, serializer=JSONSerializer)

@@ -1,16 +1,6 @@
 """``/plots/costs`` and the browser page at ``/``."""
 
-import pytest
-from fastapi.testclient import TestClient
-
-from service.main import create_app
 from service.spec import TrainingSpec
-
-
-@pytest.fixture
-def client(settings):
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def job_with_points(store, optimizer: str, points: list[tuple[int, float]]) -> str:
