@@ -9,7 +9,8 @@ Jobs:
 - wide: 12288 features × 1000 examples from ``np.random.default_rng(0)`` (uniform features, then 0/1
   labels from the same generator), layers 20,7,5, adam, 20 epochs, mini-batches of 64.
 
-Each run is timed end to end (initialisation, per-epoch shuffles, every step); the reference
+Each run is timed end to end (initialisation, per-epoch shuffles, every step, and the training
+accuracy, which ``train`` returns and the reference computes with its own ``predict``); the reference
 (``tests/trainer/reference.py``, loaded by path) and the trainer alternate, and the table shows the
 median of ``--repeat`` runs of each. Targets: trainer/reference <= 0.30 on the seed job, <= 0.45 on
 the wide job. The table is Markdown, ready for ``docs/benchmarks.md``.
@@ -115,6 +116,7 @@ def measure(job: Job, reference, repeat: int) -> Row:
     for _ in range(repeat):
         start = time.perf_counter()
         parameters, _ = reference.model(job.X, job.Y, job.config)
+        reference_accuracy = reference.accuracy(job.X, job.Y, parameters)
         reference_times.append(time.perf_counter() - start)
         start = time.perf_counter()
         result = train(job.X, job.Y, job.config)
@@ -123,7 +125,7 @@ def measure(job: Job, reference, repeat: int) -> Row:
         job,
         statistics.median(reference_times),
         statistics.median(trainer_times),
-        reference.accuracy(job.X, job.Y, parameters),
+        reference_accuracy,
         result.accuracy,
     )
 

@@ -11,9 +11,9 @@ the biases; the inputs come one example per row, so that a shuffled mini-batch i
 rows, and the parameters are stored as ``[W[l].T ; b[l].T]`` (``trainer.network``), so that the largest
 product, the first layer's gradient, is written row-major without a transpose.
 The output layer uses ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, so that
-``2 dZ[L] = tanh(Z[L] / 2) + (1 - 2 Y)``. The gradient is written *unscaled*: twice the sum over the
-mini-batch, not the mean. The optimizer folds the ``1 / (2 m)`` into its own first multiplication
-(``grad_scale``), which saves passes over the data.
+``2 dZ[L] = tanh(Z[L] / 2) + (1 - 2 Y)``. Every gradient is linear in ``dZ[L]``, so multiplying that one
+row by ``gain / (2 m)`` writes ``gain`` times the mean gradient: the optimizer's first multiplication
+(``Optimizer.gain``) and the mean's ``1 / m`` cost one small multiplication instead of passes over the data.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class Backprop:
         self.slopes = [np.empty((n, batch)) for n in hidden]
         self.deltas = [np.empty((n, batch)) for n in hidden]
         self.output = np.empty((1, batch))
+        self.batch = batch
+        self._output_scale = np.zeros(())
         self.first_pre_activation = self.pre_activations[0].T
         self.output_weights = self.forward_weights[-1]
         self.forward_layers = list(
@@ -75,8 +77,11 @@ class Backprop:
             for layer in range(len(self.gradients) - 1, 0, -1)
         ]
 
-    def gradient(self, inputs: np.ndarray, signs: np.ndarray, labels: np.ndarray | None) -> float:
-        """Write ``2 m`` times the mini-batch's gradient; return its summed cost when ``labels`` are given.
+    def gradient(
+        self, inputs: np.ndarray, signs: np.ndarray, labels: np.ndarray | None, gain: float = 1.0
+    ) -> float:
+        """Write ``gain`` times the mini-batch's mean gradient; return its summed cost when ``labels``
+        are given.
 
         ``inputs`` is ``[A[0] ; 1].T`` of shape ``(batch, n_x + 1)``; ``signs`` is ``1 - 2 Y`` and
         ``labels`` is ``Y``, both of shape ``(1, batch)``. The cost is
@@ -97,6 +102,8 @@ class Backprop:
         np.multiply(dZ, HALF, dZ)
         np.tanh(dZ, dZ)
         np.add(dZ, signs, dZ)
+        self._output_scale[()] = gain * 0.5 / self.batch
+        np.multiply(dZ, self._output_scale, dZ)
         for gradient, A_prev, W, delta, relu, slope in self.backward_layers:
             dot(A_prev, dZ.T, gradient)
             dot(W, dZ, delta)

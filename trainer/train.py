@@ -150,6 +150,7 @@ class Training:
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(self.epoch + 1, config.epochs + 1):
                 lr = learning_rate_for_epoch(config.optimizer.learning_rate, config.decay, epoch)
+                gain = self._optimizer.gain(lr)
                 rng.seed(config.seed + epoch)
                 permutation[:] = identity
                 rng.shuffle(permutation)  # == np.random.permutation(m) after np.random.seed(seed + epoch)
@@ -162,15 +163,15 @@ class Training:
                     np.take(labels, permutation, out=shuffled_labels, mode="clip")
                 cost = 0.0
                 self._mid_epoch = True
-                for rows, batch_inputs, batch_signs, batch_labels, gradient, scale in plan:
+                for rows, batch_inputs, batch_signs, batch_labels, gradient in plan:
                     if should_stop is not None and should_stop():
                         stopped = True
                         break
                     if rows is not None:
                         np.take(inputs, rows, axis=0, out=batch_inputs, mode="clip")
-                    cost += gradient(batch_inputs, batch_signs, batch_labels if record else None)
+                    cost += gradient(batch_inputs, batch_signs, batch_labels if record else None, gain)
                     step += 1
-                    update(params, grad, state, step, lr, scale)
+                    update(params, grad, state, step, lr)
                 self.step = step
                 if stopped:
                     break
@@ -190,10 +191,12 @@ class Training:
 
     def _plan(self, permutation: np.ndarray) -> list[tuple]:
         """Per mini-batch: its rows of ``permutation`` (None when the whole epoch is gathered at once),
-        its inputs, its views into the shuffled signs and labels, the gradient pass for its size, and
-        the ``1 / (2 size)`` that turns that pass's gradient into the mean's."""
+        its inputs, its views into the shuffled signs and labels, and the gradient pass for its size."""
         m, batch = self._labels.size, self.batch
         passes: dict[int, Backprop] = {}
+        # One gather buffer per mini-batch size, reused by every step: it stays in cache, where a buffer
+        # per mini-batch would make every gather write to memory (and cost m rows of memory).
+        buffers: dict[int, np.ndarray] = {}
         plan = []
         shuffled_inputs, signs, labels = self._shuffled
         for start in range(0, m, batch):
@@ -202,11 +205,13 @@ class Training:
             if size not in passes:
                 passes[size] = Backprop(self.sizes, self._parameters, self._gradient, size)
             if self._gather_per_batch:
-                rows, inputs = permutation[start:stop], np.empty((size, self._inputs_t.shape[1]))
+                if size not in buffers:
+                    buffers[size] = np.empty((size, self._inputs_t.shape[1]))
+                rows, inputs = permutation[start:stop], buffers[size]
             else:
                 rows, inputs = None, shuffled_inputs[start:stop]
             views = (signs[start:stop].reshape(1, size), labels[start:stop].reshape(1, size))
-            plan.append((rows, inputs, *views, passes[size].gradient, 0.5 / size))
+            plan.append((rows, inputs, *views, passes[size].gradient))
         return plan
 
     def _result(self, costs: list[CostPoint], seconds: float, stopped: bool) -> TrainResult:

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from trainer.config import OPTIMIZER_NAMES, OptimizerConfig
-from trainer.optimizers import make_optimizer
+from trainer.optimizers import CHUNK, make_optimizer
 
-SIZES = (1, 5, 64, 1001)
+SIZES = (1, 5, 64, 1001, 2 * CHUNK + 7)  # the last is updated in three blocks
 STEPS = (1, 2, 10, 1000)
 RTOL = 1e-12
 ATOL = 1e-15
@@ -29,6 +29,11 @@ STATE_KEYS = {
     "adam": {"v", "s"},
     "adamw": {"v", "s"},
 }
+
+
+def apply_update(optimizer, params, grads, state, t, lr):
+    """One ``update`` with the gradient ``g``, handed over as the contract says: ``gain(lr) * g``."""
+    return optimizer.update(params, optimizer.gain(lr) * grads, state, t, lr)
 
 
 def close(actual: np.ndarray, expected: np.ndarray) -> None:
@@ -76,7 +81,7 @@ def test_gd(size: int) -> None:
         params, grads, _, _ = arrays(size, seed=size)
         expected = params - lr * grads
         state = optimizer.init(size)
-        assert optimizer.update(params, grads, state, 1, lr) is None
+        assert apply_update(optimizer, params, grads, state, 1, lr) is None
         close(params, expected)
         assert state == {}
 
@@ -94,7 +99,7 @@ def test_momentum_and_nesterov_from_a_given_velocity(name: str, size: int) -> No
         v = beta * v0 + (1 - beta) * grads
         step = v if name == "momentum" else beta * v + (1 - beta) * grads
         expected = params - lr * step
-        optimizer.update(params, grads, state, 7, lr)
+        apply_update(optimizer, params, grads, state, 7, lr)
         close(state["v"], v)
         close(params, expected)
 
@@ -113,10 +118,10 @@ def test_momentum_two_steps_from_zero(name: str, size: int) -> None:
     v2 = beta * v1 + (1 - beta) * grads2
     p2 = p1 - lr * (v2 if name == "momentum" else beta * v2 + (1 - beta) * grads2)
 
-    optimizer.update(params, grads1, state, 1, lr)
+    apply_update(optimizer, params, grads1, state, 1, lr)
     close(state["v"], v1)
     close(params, p1)
-    optimizer.update(params, grads2, state, 2, lr)
+    apply_update(optimizer, params, grads2, state, 2, lr)
     close(state["v"], v2)
     close(params, p2)
 
@@ -134,7 +139,7 @@ def test_rmsprop(size: int, inside: bool) -> None:
         s = beta2 * s0 + (1 - beta2) * grads**2
         denominator = np.sqrt(s + epsilon) if inside else np.sqrt(s) + epsilon
         expected = params - lr * grads / denominator
-        optimizer.update(params, grads, state, 3, lr)
+        apply_update(optimizer, params, grads, state, 3, lr)
         close(state["s"], s)
         close(params, expected)
 
@@ -154,7 +159,7 @@ def test_adam_at_step_t(size: int, t: int, inside: bool) -> None:
         state = optimizer.init(size)
         state["v"][:] = v0
         state["s"][:] = s0
-        optimizer.update(params, grads, state, t, lr)
+        apply_update(optimizer, params, grads, state, t, lr)
         close(state["v"], v)
         close(state["s"], s)
         close(params, expected)
@@ -175,11 +180,11 @@ def test_adam_two_steps_from_zero(name: str, size: int) -> None:
     p2, v2, s2 = adam_expected(p1 - lr * decay * p1, grads2, v1, s1, 2, lr, opt)
 
     state = optimizer.init(size)
-    optimizer.update(params, grads1, state, 1, lr)
+    apply_update(optimizer, params, grads1, state, 1, lr)
     close(state["v"], v1)
     close(state["s"], s1)
     close(params, p1)
-    optimizer.update(params, grads2, state, 2, lr)
+    apply_update(optimizer, params, grads2, state, 2, lr)
     close(state["v"], v2)
     close(state["s"], s2)
     close(params, p2)
@@ -206,7 +211,7 @@ def test_adamw_decays_before_the_adam_step(size: int, t: int, inside: bool) -> N
         state = optimizer.init(size)
         state["v"][:] = v0
         state["s"][:] = s0
-        optimizer.update(params, grads, state, t, lr)
+        apply_update(optimizer, params, grads, state, t, lr)
         close(state["v"], v)
         close(state["s"], s)
         close(params, expected)
@@ -219,6 +224,6 @@ def test_epsilon_side_matters() -> None:
     for inside in (True, False):
         optimizer = make_optimizer(OptimizerConfig(name="adam", epsilon=1e-4, epsilon_inside_sqrt=inside))
         params, grads, _, _ = arrays(size, seed=0)
-        optimizer.update(params, grads, optimizer.init(size), 1, lr)
+        apply_update(optimizer, params, grads, optimizer.init(size), 1, lr)
         results.append(params)
     assert np.max(np.abs(results[0] - results[1])) > 1e3 * ATOL + RTOL * np.max(np.abs(results[1]))
