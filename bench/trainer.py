@@ -1,6 +1,7 @@
 """Trainer speed against the course-style reference, BLAS on one thread (a benchmark, not a test).
 
     .venv/bin/python bench/trainer.py [--repeat 3] [--quick]
+    .venv/bin/python bench/trainer.py --breakdown [--repeat 10]
 
 Jobs:
 
@@ -14,6 +15,10 @@ accuracy, which ``train`` returns and the reference computes with its own ``pred
 (``tests/trainer/reference.py``, loaded by path) and the trainer alternate, and the table shows the
 median of ``--repeat`` runs of each. Targets: trainer/reference <= 0.30 on the seed job, <= 0.45 on
 the wide job. The table is Markdown, ready for ``docs/benchmarks.md``.
+
+``--breakdown`` times the phases of the wide job's steps instead (the gather of a mini-batch's rows, the
+forward and backward passes, the Adam update; then the set-up and the final accuracy), with the trainer's
+own pieces in the trainer's loop order, over one epoch's full mini-batches per repeat.
 """
 
 from __future__ import annotations
@@ -41,9 +46,12 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
+from trainer.backprop import Backprop  # noqa: E402
 from trainer.config import OptimizerConfig, TrainConfig  # noqa: E402
 from trainer.data import make_moons  # noqa: E402
-from trainer.train import train  # noqa: E402
+from trainer.network import accuracy, initialize_parameters, layer_sizes, pack, unpack  # noqa: E402
+from trainer.optimizers import make_optimizer  # noqa: E402
+from trainer.train import examples_as_rows, train  # noqa: E402
 
 SEED_TARGET = 0.30
 WIDE_TARGET = 0.45
@@ -130,6 +138,56 @@ def measure(job: Job, reference, repeat: int) -> Row:
     )
 
 
+def breakdown(job: Job, repeat: int) -> str:
+    """The wide job's step in phases, median ms per step over ``repeat`` epochs, as a Markdown table."""
+    config, (n_features, m) = job.config, job.X.shape
+    batch = config.mini_batch_size
+    inputs = examples_as_rows(job.X)  # the first call also pays for fresh pages; the table shows later ones
+    transposes = []
+    for _ in range(3):
+        started = time.perf_counter()
+        inputs = examples_as_rows(job.X)
+        transposes.append(time.perf_counter() - started)
+    sizes = layer_sizes(n_features, config.layers)
+    parameters = pack(initialize_parameters(sizes, config.init_seed), sizes)
+    gradient = np.zeros_like(parameters)
+    backprop = Backprop(sizes, parameters, gradient, batch)
+    optimizer = make_optimizer(config.optimizer)
+    state, gain = optimizer.init(parameters.size), optimizer.gain(config.optimizer.learning_rate)
+    batch_inputs, signs = np.empty((batch, n_features + 1)), (1 - 2 * job.Y)[:, :batch]
+    phases = {"gather": [], "forward and backward": [], "update": []}
+    for epoch in range(repeat):
+        totals = dict.fromkeys(phases, 0.0)
+        permutation = np.random.RandomState(config.seed + epoch).permutation(m)
+        steps = m // batch
+        for step in range(steps):
+            t0 = time.perf_counter()
+            np.take(
+                inputs, permutation[step * batch : (step + 1) * batch], axis=0, out=batch_inputs, mode="clip"
+            )
+            t1 = time.perf_counter()
+            backprop.gradient(batch_inputs, signs, None, gain)
+            t2 = time.perf_counter()
+            optimizer.update(
+                parameters, gradient, state, epoch * steps + step + 1, config.optimizer.learning_rate
+            )
+            t3 = time.perf_counter()
+            for name, seconds in zip(phases, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+                totals[name] += seconds / steps
+        for name in phases:
+            phases[name].append(totals[name])
+    started = time.perf_counter()
+    accuracy(unpack(parameters, sizes), job.X, job.Y)
+    final_accuracy = time.perf_counter() - started
+    lines = ["| phase | ms |", "|---|--:|"]
+    lines += [
+        f"| {name}, per step | {1e3 * statistics.median(times):.2f} |" for name, times in phases.items()
+    ]
+    lines.append(f"| examples as rows (set-up, once) | {1e3 * statistics.median(transposes):.1f} |")
+    lines.append(f"| final accuracy (once) | {1e3 * final_accuracy:.1f} |")
+    return "\n".join(lines)
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
     try:
@@ -181,12 +239,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is shown")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1000 seed epochs, 3 wide epochs")
+    parser.add_argument("--breakdown", action="store_true", help="the wide job's step in phases instead")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
     reference = load_reference()
     with threadpool_limits(limits=1):
+        if args.breakdown:
+            print(f"Machine: {machine()}\n")
+            print(breakdown(jobs(args.quick)[-1], args.repeat))
+            return
         print(machine(), file=sys.stderr)
         rows = []
         for job in jobs(args.quick):

@@ -1,0 +1,49 @@
+"""``bench/trainer.py`` still runs: its smoke mode prints the table with both sides' accuracies equal, and
+``--breakdown`` prints every phase. Speed itself is measured by running the benchmark, not here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bench(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "trainer.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
+    return result.stdout
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """The Markdown table's data rows, split into cells."""
+    lines = [line for line in output.splitlines() if line.startswith("| ") and "---" not in line]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
+
+
+def test_quick_run_prints_every_job_with_equal_accuracies() -> None:
+    rows = table_rows(run_bench("--quick", "--repeat", "1"))
+    assert [row[1] for row in rows] == ["gd", "momentum", "adam", "adam"]
+    for row in rows:
+        reference_seconds, trainer_seconds, ratio = float(row[3]), float(row[4]), float(row[7])
+        assert reference_seconds > 0 and trainer_seconds > 0
+        assert abs(ratio - trainer_seconds / reference_seconds) < 0.01
+        assert row[9] == row[10], f"reference and trainer accuracies differ: {row}"
+
+
+def test_breakdown_prints_every_phase() -> None:
+    rows = table_rows(run_bench("--breakdown", "--quick", "--repeat", "1"))
+    assert [row[0] for row in rows] == [
+        "gather, per step",
+        "forward and backward, per step",
+        "update, per step",
+        "examples as rows (set-up, once)",
+        "final accuracy (once)",
+    ]
+    assert all(float(row[1]) > 0 for row in rows)
