@@ -16,7 +16,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from descent.train_command import fail, load_dataset, parse_layers, parse_mini_batch_size, run_training
+from descent.train_command import (
+    check_plot_path,
+    fail,
+    load_dataset,
+    parse_layers,
+    parse_mini_batch_size,
+    run_training,
+)
 from trainer import TrainConfig, TrainResult
 from trainer.config import OPTIMIZER_NAMES, OptimizerConfig
 from trainer.errors import DivergedError, TrainerError
@@ -57,8 +64,7 @@ def compare(
 ) -> None:
     """Train each optimizer on the same data and net; the defaults are the course's comparison."""
     names = parse_optimizers(optimizers)
-    if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
-        raise typer.BadParameter(f"expected a .svg or .png file; got {plot}", param_hint="--plot")
+    check_plot_path(plot)
     base = TrainConfig(
         layers=parse_layers(layers),
         mini_batch_size=parse_mini_batch_size(mini_batch_size),

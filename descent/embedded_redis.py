@@ -100,8 +100,9 @@ def _wait_until_up(process: subprocess.Popen, url: str, timeout: float) -> bool:
         client.close()
 
 
-def stop_process(process: subprocess.Popen, timeout: float) -> None:
-    """SIGTERM (redis-server then flushes its AOF and exits), wait up to ``timeout``, then SIGKILL."""
+def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM (a redis-server flushes its AOF, a worker ends its step), wait up to ``timeout``, then
+    SIGKILL."""
     if process.poll() is None:
         process.terminate()
         try:

@@ -69,6 +69,12 @@ def parse_mini_batch_size(text: str) -> int | None:
     return size
 
 
+def check_plot_path(plot: Path | None) -> None:
+    """``--plot`` must name a .svg or .png file (matplotlib picks the format from the suffix)."""
+    if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
+        raise typer.BadParameter(f"expected a .svg or .png file; got {plot}", param_hint="--plot")
+
+
 def _is_number_row(line: str) -> bool:
     try:
         [float(field) for field in line.split(",")]
@@ -270,8 +276,7 @@ def train(
     quiet: Annotated[bool, _opt("No progress bar.", "Output", "--quiet", "-q")] = False,
 ) -> None:
     """Train one network in-process; the defaults are the course's seed job (Adam on 300 moons)."""
-    if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
-        raise typer.BadParameter(f"expected a .svg or .png file; got {plot}", param_hint="--plot")
+    check_plot_path(plot)
     config = TrainConfig(
         layers=parse_layers(layers),
         optimizer=OptimizerConfig(

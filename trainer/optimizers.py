@@ -165,10 +165,7 @@ class RMSProp(_Optimizer):
         self._gain[()] = (1 - self.config.beta2) / (learning_rate * learning_rate)
 
     def _apply(self, params, grads, s, tmp) -> None:
-        np.multiply(grads, grads, tmp)
-        np.multiply(tmp, self._gain, tmp)
-        np.multiply(s, self._beta2, s)
-        np.add(s, tmp, s)
+        _square_average(s, grads, self._beta2, self._gain, tmp)
         _root(s, self._eps, self.config.epsilon_inside_sqrt, tmp)
         np.divide(grads, tmp, tmp)
         np.subtract(params, tmp, params)
@@ -208,14 +205,22 @@ class Adam(_Optimizer):
             np.multiply(params, self._decay, params)
         np.multiply(v, self._beta1, v)
         np.add(v, grads, v)
-        np.multiply(grads, grads, tmp)
-        np.multiply(tmp, self._gain2, tmp)
-        np.multiply(s, self._beta2, s)
-        np.add(s, tmp, s)
+        _square_average(s, grads, self._beta2, self._gain2, tmp)
         _root(s, self._eps, self.config.epsilon_inside_sqrt, tmp)
         np.divide(v, tmp, tmp)
         np.multiply(tmp, self._rate, tmp)
         np.subtract(params, tmp, params)
+
+
+def _square_average(
+    s: np.ndarray, grads: np.ndarray, beta2: np.ndarray, gain: np.ndarray, tmp: np.ndarray
+) -> None:
+    """``s = beta2 s + gain grads^2`` in place (``tmp`` is overwritten): the squared-gradient average,
+    with ``gain`` the ``1 - beta2`` that also undoes the factor ``grads`` came multiplied by."""
+    np.multiply(grads, grads, tmp)
+    np.multiply(tmp, gain, tmp)
+    np.multiply(s, beta2, s)
+    np.add(s, tmp, s)
 
 
 def _root(s: np.ndarray, eps: np.ndarray, inside: bool, out: np.ndarray) -> None:

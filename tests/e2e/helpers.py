@@ -61,18 +61,6 @@ def start_worker(
         )
 
 
-def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> int:
-    """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL; the exit code."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
-    return process.returncode
-
-
 def submit(client: httpx.Client, spec: dict[str, Any]) -> str:
     """POST /jobs; the new job's id (the answer must be 202 queued with a Location)."""
     response = client.post("/jobs", json=spec)

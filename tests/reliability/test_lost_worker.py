@@ -11,9 +11,10 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
+from descent.embedded_redis import stop_process
 from service.config import Settings
 from service.store import JobStore
-from tests.e2e.helpers import start_worker, stop_process, wait_for
+from tests.e2e.helpers import start_worker, wait_for
 from tests.jobs import WORKER_ENV, enqueue, field, status
 from trainer import Checkpoint, OptimizerConfig, TrainConfig, load_builtin, train
 

@@ -10,10 +10,11 @@ import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from descent.embedded_redis import stop_process
 from service.config import Settings
 from service.spec import TrainingSpec
 from service.store import JobStore
-from tests.e2e.helpers import start_worker, stop_process, wait_for
+from tests.e2e.helpers import start_worker, wait_for
 from tests.jobs import WORKER_ENV, enqueue, status
 from trainer import OptimizerConfig, TrainConfig, Training, load_builtin
 from worker import tasks

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from descent.embedded_redis import stop_process
 from service.config import Settings
 from service.store import JobStore
-from tests.e2e.helpers import start_worker, stop_process, wait_for
+from tests.e2e.helpers import start_worker, wait_for
 from tests.jobs import enqueue, status
 from tests.servers import RedisServer
 from trainer import OptimizerConfig, TrainConfig, load_builtin, train
