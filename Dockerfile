@@ -17,13 +17,14 @@ RUN python -m venv /opt/venv
 # installing the project with its packages still empty pulls in [project.dependencies] (no extras: no [dev],
 # no [local]), then the empty project is removed again.
 COPY pyproject.toml README.md ./
-RUN mkdir trainer service worker descent \
+RUN mkdir trainer core service worker descent \
     && /opt/venv/bin/pip install . \
     && /opt/venv/bin/pip uninstall --yes descent \
     && rm -rf build descent.egg-info
 
 # Then descent itself: a wheel of the source, installed without touching the dependencies.
 COPY trainer ./trainer
+COPY core ./core
 COPY service ./service
 COPY worker ./worker
 COPY descent ./descent

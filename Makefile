@@ -32,6 +32,7 @@ test: lint  ## install dev dependencies, lint, and run the whole suite
 lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 bench: dev  ## speed tables (not tests)
 	$(BIN)/python bench/trainer.py --repeat 5

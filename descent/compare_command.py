@@ -23,6 +23,7 @@ from descent.train_command import (
     parse_layers,
     parse_mini_batch_size,
     run_training,
+    write_cost_plot,
 )
 from trainer import TrainConfig, TrainResult
 from trainer.config import OPTIMIZER_NAMES, OptimizerConfig
@@ -88,7 +89,12 @@ def compare(
         except TrainerError as error:
             raise fail(str(error)) from None
     if plot is not None:
-        _save_plot(plot, dataset, runs)
+        series = {
+            name: [(p.epoch, p.cost) for p in run.costs]
+            for name, run in runs.items()
+            if not isinstance(run, str)
+        }
+        write_cost_plot(plot, series, f"Cost per epoch on {dataset}")
     if json_output:
         typer.echo(json.dumps([_report(name, run) for name, run in runs.items()]))
     else:
@@ -125,16 +131,3 @@ def _table(dataset: str, shape: tuple[int, int], runs: dict[str, TrainResult | s
         cost = "" if run.final_cost is None else f"{run.final_cost:.6g}"
         table.add_row(name, f"{run.accuracy:.4f}", *validation, cost, f"{run.seconds:.2f}")
     return table
-
-
-def _save_plot(path: Path, dataset: str, runs: dict[str, TrainResult | str]) -> None:
-    from service.plots import cost_plot  # matplotlib loads only when a plot is asked for
-
-    series = {
-        name: [(p.epoch, p.cost) for p in run.costs] for name, run in runs.items() if not isinstance(run, str)
-    }
-    image = cost_plot(series, title=f"Cost per epoch on {dataset}", fmt=path.suffix[1:].lower())
-    try:
-        path.write_bytes(image)
-    except OSError as error:
-        raise fail(f"cannot write {path}: {error}", code=1) from None

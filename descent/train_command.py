@@ -24,7 +24,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from trainer import DATASET_NAMES, CostPoint, Training, TrainResult, check_arrays, load_builtin
+from core.datafiles import read_file
+from trainer import DATASET_NAMES, CostPoint, Training, TrainResult, load_builtin
 from trainer.config import DecayConfig, DecayName, OptimizerConfig, OptimizerName, TrainConfig
 from trainer.errors import DataError, DivergedError, TrainerError
 
@@ -75,35 +76,6 @@ def check_plot_path(plot: Path | None) -> None:
         raise typer.BadParameter(f"expected a .svg or .png file; got {plot}", param_hint="--plot")
 
 
-def _is_number_row(line: str) -> bool:
-    try:
-        [float(field) for field in line.split(",")]
-    except ValueError:
-        return False
-    return True
-
-
-def _load_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """.npz with arrays X (n_x, m) and Y (1, m) or (m,); .csv with one example per row, label last."""
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            missing = {"X", "Y"} - set(archive.files)
-            if missing:
-                raise DataError(
-                    f"{path} holds arrays {sorted(archive.files)}; it needs X (n_x, m) and Y (1, m)"
-                )
-            return archive["X"], archive["Y"]
-    if suffix == ".csv":
-        with path.open() as file:
-            header = not _is_number_row(file.readline())
-        table = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=int(header))
-        if table.shape[1] < 2:
-            raise DataError(f"{path} needs at least two columns: features, then the 0/1 label")
-        return table[:, :-1].T, table[:, -1]
-    raise DataError(f"{path}: expected a built-in name ({', '.join(DATASET_NAMES)}), a .npz or a .csv file")
-
-
 def load_dataset(
     dataset: str, n_samples: int | None, noise: float | None, data_seed: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -116,12 +88,9 @@ def load_dataset(
     if not path.is_file():
         raise DataError(f"{dataset!r} is neither a built-in data set ({', '.join(DATASET_NAMES)}) nor a file")
     try:
-        arrays = _load_file(path)
-    except DataError:
-        raise
-    except (OSError, ValueError) as error:  # unreadable, ragged or non-numeric
+        return read_file(path)
+    except DataError as error:
         raise DataError(f"cannot read {path}: {error}") from None
-    return check_arrays(*arrays)
 
 
 @contextmanager
@@ -210,11 +179,11 @@ def _summary(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _save_plot(path: Path, optimizer: str, dataset: str, result: TrainResult) -> None:
-    from service.plots import cost_plot  # matplotlib loads only when a plot is asked for
+def write_cost_plot(path: Path, series: dict[str, list[tuple[int, float]]], title: str) -> None:
+    """Draw ``label -> [(epoch, cost), ...]`` to ``path`` (.svg or .png, from the suffix)."""
+    from core.plots import cost_plot  # matplotlib loads only when a plot is asked for
 
-    points = [(point.epoch, point.cost) for point in result.costs]
-    image = cost_plot({optimizer: points}, title=f"{optimizer} on {dataset}", fmt=path.suffix[1:].lower())
+    image = cost_plot(series, title=title, fmt=path.suffix[1:].lower())
     try:
         path.write_bytes(image)
     except OSError as error:
@@ -312,7 +281,8 @@ def train(
         except OSError as error:
             raise fail(f"cannot write {output}: {error}", code=1) from None
     if plot is not None:
-        _save_plot(plot, config.optimizer.name, dataset, result)
+        points = [(point.epoch, point.cost) for point in result.costs]
+        write_cost_plot(plot, {config.optimizer.name: points}, f"{config.optimizer.name} on {dataset}")
     typer.echo(json.dumps(report) if json_output else _summary(report))
     if output is not None and not json_output:
         typer.echo(f"parameters saved to {output}")

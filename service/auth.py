@@ -19,8 +19,8 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.store import PUBLIC_OWNER
 from service.errors import error_response
-from service.store import PUBLIC_OWNER
 
 PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
 PUBLIC_PREFIXES = ("/static/swagger/",)

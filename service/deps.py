@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from redis import Redis
 from rq import Queue
-from rq.serializers import JSONSerializer
 
-from service.config import Settings
-from service.store import JobStore
+from core.config import Settings
+from core.queue import JobQueue, rq_queue
+from core.store import JobStore
 
 
 async def get_settings(request: Request) -> Settings:
@@ -39,7 +39,7 @@ async def get_store(redis: RedisDep, settings: SettingsDep) -> JobStore:
 
 async def get_queue(redis: RedisDep, settings: SettingsDep) -> Queue:
     """The RQ queue workers listen on; job arguments are JSON, never pickle."""
-    return Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
+    return rq_queue(redis, settings)
 
 
 async def get_owner(request: Request) -> str:
@@ -54,3 +54,11 @@ async def get_owner(request: Request) -> str:
 StoreDep = Annotated[JobStore, Depends(get_store)]
 QueueDep = Annotated[Queue, Depends(get_queue)]
 OwnerDep = Annotated[str, Depends(get_owner)]
+
+
+async def get_jobs(store: StoreDep, queue: QueueDep, settings: SettingsDep) -> JobQueue:
+    """Submits, hands back and withdraws jobs (``core.queue``)."""
+    return JobQueue(store, queue, settings)
+
+
+JobsDep = Annotated[JobQueue, Depends(get_jobs)]

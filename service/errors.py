@@ -21,6 +21,8 @@ from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.errors import SpecRejected
+
 log = logging.getLogger("descent.service")
 
 RETRY_AFTER_SECONDS = 2
@@ -84,15 +86,6 @@ class Unavailable(ServiceError):
 
     def __init__(self, detail: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
         super().__init__(detail, _retry_after(retry_after))
-
-
-class SpecRejected(ValueError):
-    """A training spec over a cap or otherwise unusable; ``loc`` is the field's path in the body."""
-
-    def __init__(self, loc: Sequence[str | int], msg: str) -> None:
-        super().__init__(msg)
-        self.loc = tuple(loc)
-        self.msg = msg
 
 
 def error_response(status: int, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:

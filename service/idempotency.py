@@ -25,9 +25,9 @@ from typing import Annotated
 from fastapi import Header
 from fastapi.exceptions import RequestValidationError
 
+from core.spec import TrainingSpec
+from core.store import JobStore
 from service.errors import Conflict
-from service.spec import TrainingSpec
-from service.store import JobStore
 
 CLAIM_TTL = 60
 IN_FLIGHT_WAIT = 2.0

@@ -20,12 +20,10 @@ with the enqueue: concurrent submitters can pass it together, so the cap may be 
 from __future__ import annotations
 
 from fastapi import HTTPException
-from rq import Queue
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.config import Settings
+from core.queue import JobQueue
 from service.errors import TooManyRequests, Unavailable, error_response
-from service.store import JobStore
 
 MULTIPART_OVERHEAD = 64 * 1024
 """Bytes allowed on top of the upload cap for the multipart boundaries and part headers."""
@@ -94,17 +92,18 @@ class BodyLimitMiddleware:
             await error_response(413, exc.detail, {"Connection": "close"})(scope, receive, send)
 
 
-def check_submission(store: JobStore, queue: Queue, settings: Settings, owner: str) -> None:
+def check_submission(jobs: JobQueue, owner: str) -> None:
     """Count a job submission; 429 over the owner's rate, 503 when the queue is full."""
+    settings = jobs.settings
     limit = settings.rate_limit_jobs_per_minute
     if limit:
-        count, retry_after = store.count_submission(owner)
+        count, retry_after = jobs.store.count_submission(owner)
         if count > limit:
             raise TooManyRequests(
                 f"over the rate limit of {limit} job submissions per minute; retry in {retry_after} s",
                 retry_after,
             )
-    if queue.count >= settings.max_queued_jobs:
+    if jobs.queue.count >= settings.max_queued_jobs:
         raise Unavailable(
             f"the queue is full ({settings.max_queued_jobs} jobs waiting, the cap); retry later",
             QUEUE_FULL_RETRY_AFTER,

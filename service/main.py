@@ -24,8 +24,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
+from core.config import Settings, get_settings
 from service.auth import AuthMiddleware
-from service.config import Settings, get_settings
 from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
 from service.openapi import document_common_responses

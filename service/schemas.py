@@ -1,6 +1,6 @@
 """Response models (and the predict request): what clients see, separate from the stored records.
 
-The request model of ``POST /jobs`` is ``service.spec.TrainingSpec``.
+The request model of ``POST /jobs`` is ``core.spec.TrainingSpec``.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.spec import TrainingSpec
-from service.store import DatasetRecord, JobRecord
+from core.datafiles import DataFormat
+from core.spec import TrainingSpec
+from core.statuses import JobStatus
+from core.store import DatasetRecord, JobRecord
 
 MAX_OFFSET = 10**9
 """Largest ``offset`` a listing accepts."""
 MAX_EPOCH = 2**53
 """Largest ``since`` of a costs query (epochs are exact as Redis scores up to here)."""
-
-JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 
 def _time(seconds: float | None) -> datetime | None:
@@ -158,7 +158,7 @@ class DatasetPublic(BaseModel):
 
     id: str
     filename: str
-    format: Literal["csv", "npy", "npz"]
+    format: DataFormat
     n_features: int
     n_examples: int
     created_at: datetime

@@ -1,5 +1,6 @@
 """Suite-wide fixtures: a real redis-server for the session, a clean client and settings per test, and a
-redis-server with AOF of a test's own for the tests that kill and restart it."""
+redis-server with AOF of a test's own for the tests that kill and restart it. At the end, a check that no
+process the suite started is still alive (``tests.leftovers``)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,25 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from rq import Queue
-from rq.serializers import JSONSerializer
 
-from service.config import Settings
+from core.config import Settings
+from core.queue import JobQueue, rq_queue
+from core.store import JobStore, connect
 from service.main import create_app
-from service.store import JobStore, connect
+from tests.leftovers import leftover_processes, mark_session
 from tests.servers import RedisServer, start_redis
+
+mark_session()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a process the suite started outlives it (and kill it)."""
+    left = leftover_processes()
+    if left:
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            "processes started by the suite are still alive (killed now):\n  " + "\n  ".join(left), red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -79,4 +93,10 @@ def client(settings: Settings, redis_client: redis.Redis) -> Iterator[TestClient
 @pytest.fixture
 def queue(settings: Settings, redis_client: redis.Redis) -> Queue:
     """The RQ queue the app enqueues on."""
-    return Queue(settings.queue_name, connection=redis_client, serializer=JSONSerializer)
+    return rq_queue(redis_client, settings)
+
+
+@pytest.fixture
+def jobs(store: JobStore, queue: Queue, settings: Settings) -> JobQueue:
+    """What the API and the workers submit, hand back and withdraw jobs with."""
+    return JobQueue(store, queue, settings)

@@ -172,7 +172,7 @@ def test_bad_data_files(tmp_path):
     cases = [
         (npz, "labels must be 0 or 1; Y has 1 other label(s): 2"),
         (csv, f"cannot read {csv}"),
-        (nolabels, "holds arrays ['features']; it needs X (n_x, m) and Y (1, m)"),
+        (nolabels, "must hold arrays X and Y; it has ['features']"),
     ]
     for path, message in cases:
         result = invoke("--epochs", "2", "-q", "--dataset", str(path))

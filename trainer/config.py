@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from trainer.errors import ConfigError
 
 OptimizerName = Literal["gd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]
 DecayName = Literal["none", "inverse_time", "fixed_interval"]
 
-OPTIMIZER_NAMES: tuple[str, ...] = ("gd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
+OPTIMIZER_NAMES: tuple[str, ...] = get_args(OptimizerName)
 
 
 @dataclass(frozen=True)

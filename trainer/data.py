@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import numpy as np
 
 from trainer.errors import ConfigError, DataError
 
-DATASET_NAMES: tuple[str, ...] = ("moons", "circles", "blobs", "flower")
+DatasetName = Literal["moons", "circles", "blobs", "flower"]
+DATASET_NAMES: tuple[str, ...] = get_args(DatasetName)
 
 Arrays = tuple[np.ndarray, np.ndarray]
 

@@ -1,77 +1,102 @@
-"""One RQ worker process: a ``SimpleWorker`` on the settings' queue, JSON job arguments, one BLAS thread.
+"""Worker processes: RQ's ``WorkerPool`` of :class:`DescentWorker` on the settings' queue.
 
-``SimpleWorker`` runs each job in the worker process itself instead of forking a work horse per job, so
-a job starts within milliseconds of being enqueued and the trainer's imports are paid once per process.
-Without a horse nobody refreshes RQ's heartbeats during a job, so :class:`DescentWorker` does that from a
-thread every ``HEARTBEAT_SECONDS``. ``descent serve`` runs N workers side by side, one per core, so each
-gets one BLAS thread: more would oversubscribe the cores.
+``descent worker --processes N`` (and so ``descent serve``) calls :func:`run_pool`: RQ's pool starts N
+worker processes, starts a new one when one dies (a worker whose loop quit because Redis went away
+included), and on SIGTERM/SIGINT asks each to stop.
 
-A first SIGTERM/SIGINT sets :data:`SHUTDOWN`; the running job sees it after its current epoch, saves a
-checkpoint and goes back to the queue (``worker.tasks``); then the worker exits (RQ's warm shutdown).
-When Redis goes away RQ's work loop quits; :func:`run_worker` then waits for Redis and starts a new one.
-Each worker process also runs a reaper thread (:mod:`worker.reaper`) that re-queues lost workers' jobs.
+:class:`DescentWorker` is a ``SimpleWorker``: each job runs in the worker process itself instead of a
+forked work horse, so a job starts within milliseconds and the trainer's imports are paid once per
+process. What RQ's forking ``Worker`` does while its horse works, it does from a thread: RQ's
+``maintain_heartbeats`` every :data:`BEAT_SECONDS`. Its heartbeat TTL is the configured window
+(``heartbeat_seconds``) instead of RQ's fixed ``job_monitoring_interval + 60`` s, so the execution of a
+worker that stops beating expires from RQ's ``StartedJobRegistry`` within the window.
+
+Each worker process also runs RQ's abandoned-job handling (:class:`LostJobSweep`:
+``StartedJobRegistry.cleanup()``, which calls ``core.queue.on_failure`` and retries the job), every second
+by one worker at a time. Just after a Redis outage every heartbeat looks stale, so it acts only once Redis
+has been up, and the worker connected to it, for a whole window: by then every living worker beat again.
+
+A first SIGTERM/SIGINT sets the worker's ``shutdown`` Event, which the running job gets explicitly
+(``worker.context``): after its current epoch it checkpoints and hands itself back, then RQ's warm
+shutdown ends the worker.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
+import math
 import threading
 import time
+from typing import Any
 
 from redis import Redis, RedisError
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from rq.executions import Execution
 from rq.job import Job
-from rq.queue import Queue
+from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
+from rq.timeouts import TimerDeathPenalty
 from rq.worker import WorkerStatus
+from rq.worker_pool import WorkerPool
+from threadpoolctl import threadpool_limits
 
-from service.config import get_settings
+import worker.tasks  # noqa: F401  (NumPy and the trainer load once per process, before the first job)
+from core.config import Settings, get_settings
+from core.keys import Keys
+from worker.context import running_under
 
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-HEARTBEAT_SECONDS = 10
-RECONNECT_SECONDS = 1.0
+BEAT_SECONDS = 1
+SWEEP_LOCK_SECONDS = 10
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN = threading.Event()
-
-
-def one_blas_thread_env() -> dict[str, str]:
-    """The environment variables that give a process one BLAS thread (set before NumPy loads)."""
-    return dict.fromkeys(BLAS_THREAD_VARIABLES, "1")
-
-
-def limit_blas_threads() -> None:
-    """One BLAS thread in this process, also when NumPy is already loaded (threadpoolctl, if installed)."""
-    for name, value in one_blas_thread_env().items():
-        os.environ.setdefault(name, value)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # only the env variables then: right if NumPy was not imported yet
-        return
-    threadpool_limits(1)
-
 
 class DescentWorker(SimpleWorker):
-    """A SimpleWorker that heartbeats during a job and, on a warm shutdown, asks the job to hand back.
+    """A SimpleWorker that beats during a job, sweeps for lost jobs, and tells its job of a shutdown.
 
-    While Redis is unreachable RQ retries with a backoff; it is capped at ``max_connection_wait_time``
-    seconds so that a worker is back at work within seconds of Redis.
+    While Redis is unreachable RQ retries with a backoff, capped at ``max_connection_wait_time`` seconds
+    so that a worker is back at work within seconds of Redis.
     """
 
     max_connection_wait_time = 2.0
+
+    def __init__(self, queues: list[str | Queue], *args: Any, **kwargs: Any) -> None:
+        kwargs["serializer"] = JSONSerializer  # RQ then builds the queues (by name) with it too
+        super().__init__([q.name if isinstance(q, Queue) else q for q in queues], *args, **kwargs)
+        self.settings = get_settings()
+        self.job_monitoring_interval = BEAT_SECONDS
+        self.shutdown = threading.Event()
+        self.redis_settled = RedisSettled(self.connection, self.settings.heartbeat_seconds)
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        """A job's execution expires when its worker has not beaten for the configured window."""
+        return math.ceil(self.settings.heartbeat_seconds)
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        """RQ's work loop, with a :class:`LostJobSweep` of this worker's queues beside it.
+
+        Without RQ's scheduler, which RQ's pool asks for: descent schedules nothing (retries are
+        immediate), and the scheduler's forked process would keep this worker's sockets open after the
+        worker died, so that Redis would hand the next job to a dead worker's pending BLMOVE.
+        """
+        kwargs["with_scheduler"] = False
+        stop = threading.Event()
+        for queue in self.queues:
+            LostJobSweep(queue, self.redis_settled, stop).start()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            stop.set()
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Run the job in this process while a thread keeps the worker's and the job's heartbeats."""
         execution = self.prepare_execution(job)
         done = threading.Event()
-        beat = threading.Thread(target=self._beat, args=(job, execution, done), daemon=True)
+        beat = threading.Thread(target=self._beat, args=(job, execution, done), daemon=True, name="beat")
         beat.start()
         try:
-            self.perform_job(job, queue, execution)
+            with running_under(self.shutdown):
+                self.perform_job(job, queue, execution)
         finally:
             done.set()
             beat.join(timeout=5)
@@ -84,46 +109,80 @@ class DescentWorker(SimpleWorker):
             except RedisError as exc:
                 self.log.warning("heartbeat failed: %s", exc)
 
+    def clean_registries(self) -> None:
+        """RQ's own maintenance (its abandoned-job handling included), once Redis has settled."""
+        if self.redis_settled():
+            super().clean_registries()
+
     def request_stop(self, signum: int, frame: object) -> None:
         """Warm shutdown: the running job checkpoints and goes back to the queue, then the worker exits."""
-        SHUTDOWN.set()
+        self.shutdown.set()
         super().request_stop(signum, frame)
 
 
-def run_worker(redis_url: str | None, queue_name: str, *, burst: bool = False) -> None:
-    """Work jobs from ``queue_name`` on ``redis_url`` until SIGTERM/SIGINT (``burst``: until it is empty)."""
-    if not redis_url:
-        raise SystemExit("REDIS_URL is not set: `descent worker` needs a Redis (`descent serve` embeds one)")
-    import worker.tasks  # noqa: F401  (load NumPy and the trainer now, not in the first job)
-    from worker.reaper import start_reaper
+class RedisSettled:
+    """Whether Redis has been up, and this process connected to it, for a whole window.
 
-    settings = get_settings().model_copy(update={"redis_url": redis_url, "queue_name": queue_name})
-    start_reaper(settings, SHUTDOWN)
-    connection = Redis.from_url(redis_url, health_check_interval=30, socket_connect_timeout=5)
-    while True:
+    Just after an outage longer than the window every heartbeat is stale, though the workers live; by the
+    time this holds, each living worker has beaten again, so an expired execution means a lost worker.
+    """
+
+    def __init__(self, connection: Redis, window: float) -> None:
+        self.connection, self.window = connection, window
+        self.connected_since: float | None = None
+
+    def __call__(self) -> bool:
         try:
-            rq_worker = DescentWorker(
-                [queue_name],
-                connection=connection,
-                serializer=JSONSerializer,
-                job_monitoring_interval=HEARTBEAT_SECONDS,
-            )
-            rq_worker.work(burst=burst, logging_level="INFO")
-        except RedisError as exc:
-            log.warning("lost Redis (%s)", exc)
-        if burst or SHUTDOWN.is_set():
-            return
-        _wait_for_redis(connection)  # RQ's loop quits when Redis goes away: start a new one once it is back
-
-
-def _wait_for_redis(connection: Redis) -> None:
-    """Return once Redis answers PING (checked every RECONNECT_SECONDS), or at SIGTERM/SIGINT."""
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: SHUTDOWN.set())
-    while not SHUTDOWN.is_set():
-        try:
-            connection.ping()
-            log.warning("Redis is back: working again")
-            return
+            redis_up = int(self.connection.info("server")["uptime_in_seconds"])
         except RedisError:
-            time.sleep(RECONNECT_SECONDS)
+            self.connected_since = None
+            return False
+        now = time.monotonic()
+        self.connected_since = now if self.connected_since is None else self.connected_since
+        return redis_up >= self.window and now - self.connected_since >= self.window
+
+
+class LostJobSweep(threading.Thread):
+    """RQ's abandoned-job handling for one queue, every second (at most), by one worker at a time."""
+
+    def __init__(self, queue: Queue, redis_settled: RedisSettled, stop: threading.Event) -> None:
+        super().__init__(daemon=True, name=f"sweep-{queue.name}")
+        self.queue, self.redis_settled, self.stop = queue, redis_settled, stop
+        self.lock = Keys().sweep_lock(queue.name)
+
+    def run(self) -> None:
+        while not self.stop.wait(min(1.0, self.redis_settled.window / 4)):
+            try:
+                if self.redis_settled():
+                    self.sweep()
+            except RedisError:
+                pass  # the next pass finds Redis back, or not
+            except Exception:  # a bug must not end the thread: log it and try again next time
+                log.exception("lost-job sweep failed")
+
+    def sweep(self) -> None:
+        """``StartedJobRegistry.cleanup()`` under a short lock, so two workers never retry one job twice."""
+        connection: Redis = self.queue.connection
+        if not connection.set(self.lock, b"1", nx=True, ex=SWEEP_LOCK_SECONDS):
+            return
+        try:
+            StartedJobRegistry(queue=self.queue, death_penalty_class=TimerDeathPenalty).cleanup()
+        finally:
+            connection.delete(self.lock)
+
+
+def run_pool(settings: Settings, processes: int, *, burst: bool = False) -> None:
+    """``processes`` workers on the settings' Redis and queue until SIGTERM/SIGINT (``burst``: until the
+    queue is empty), each restarted by RQ's pool if it dies."""
+    if not settings.redis_url:
+        raise SystemExit("REDIS_URL is not set: `descent worker` needs a Redis (`descent serve` embeds one)")
+    threadpool_limits(1)  # one BLAS thread per worker: the parallelism is one job per worker process
+    connection = Redis.from_url(settings.redis_url, health_check_interval=30, socket_connect_timeout=5)
+    pool = WorkerPool(
+        [settings.queue_name],
+        connection=connection,
+        num_workers=processes,
+        worker_class=DescentWorker,
+        serializer=JSONSerializer,
+    )
+    pool.start(burst=burst, logging_level="INFO")

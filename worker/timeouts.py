@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from service.config import Settings
+from core.config import Settings
 from trainer import TrainConfig, estimate
 
 STEP_SECONDS = 1e-4

@@ -1,11 +1,10 @@
-"""The watcher of one run: a daemon thread that decides when the run must stop, and keeps it alive.
+"""The watcher of one run: a daemon thread that decides when the run must stop.
 
-Every ``CANCEL_POLL_SECONDS`` it checks the job's deadline and cancel flag; every ``HEARTBEAT_SECONDS``
-it beats (``JobStore.heartbeat``: ``updated_at`` and the job's score in ``P:running``), which is how the
-reapers know the worker lives. A beat refused because the job has another run (a reaper took it from a
-worker it thought lost) stops this run too. Whatever the reason, it sets ``stop`` (the Event the trainer's
-``should_stop`` reads) once and records ``reason``: ``"canceled"``, ``"timed out"`` or ``"superseded"``.
-A Redis outage only logs once: the run trains on and beats again when Redis is back.
+Every ``POLL_SECONDS`` it checks the job's deadline, its cancel flag, and that the run still owns the job
+(``JobStore.run_of``): after a worker was taken for lost, RQ retried the job and another run owns it now.
+Whatever the reason, it sets ``stop`` (the Event the trainer's ``should_stop`` reads) once and records
+``reason``: ``"canceled"``, ``"timed out"`` or ``"superseded"``. A Redis outage only logs once: the run
+trains on. The worker's liveness is RQ's business (``worker.runner`` beats for the whole worker).
 """
 
 from __future__ import annotations
@@ -16,10 +15,9 @@ import time
 
 import redis
 
-from service.store import JobStore
+from core.store import JobStore
 
-CANCEL_POLL_SECONDS = 0.1
-HEARTBEAT_SECONDS = 1.0
+POLL_SECONDS = 0.1
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +46,21 @@ class Watch:
         self.stop.set()
 
     def _watch(self) -> None:
-        next_beat = time.monotonic() + HEARTBEAT_SECONDS
         failing = False
-        while not self._done.wait(CANCEL_POLL_SECONDS):
+        while not self._done.wait(POLL_SECONDS):
             if self.deadline is not None and time.monotonic() >= self.deadline:
                 return self._end("timed out")
             try:
-                if self.store.cancel_requested(self.job_id):
-                    return self._end("canceled")
-                if time.monotonic() >= next_beat:
-                    if not self.store.heartbeat(self.job_id, self.run_id):
-                        log.warning("job %s: the run is not the job's any more; stopping", self.job_id)
-                        return self._end("superseded")
-                    next_beat = time.monotonic() + HEARTBEAT_SECONDS
+                run, cancel = self.store.run_of(self.job_id)
                 failing = False
             except redis.RedisError as exc:
                 if not failing:  # once per outage, not ten times a second
                     log.warning("job %s: Redis unreachable (%s); training on", self.job_id, exc)
                 failing = True
+                continue
+            if cancel:
+                return self._end("canceled")
+            if run != self.run_id:
+                log.warning("job %s: another run owns the job now; stopping", self.job_id)
+                return self._end("superseded")
         return None

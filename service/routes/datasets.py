@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
+from core.datafiles import file_format, parse, summarize
 from service.deps import OwnerDep, SettingsDep, StoreDep
 from service.errors import NotFound, PayloadTooLarge, Unprocessable
 from service.schemas import BAD_BODY, MAX_OFFSET, DatasetList, DatasetPublic, ErrorBody
-from service.uploads import parse_upload, summarize, upload_format
 from trainer.errors import DataError
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
@@ -57,8 +57,8 @@ def upload_dataset(
     filename = file.filename or ""
     data = _read_capped(file, settings.max_upload_bytes)
     try:
-        source_format = upload_format(filename, data)
-        X, Y = parse_upload(data, source_format)
+        source_format = file_format(filename, data)
+        X, Y = parse(data, source_format)
     except DataError as exc:
         raise Unprocessable(str(exc)) from None
     record = store.create_dataset(

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Body, Query, Response, status
-from rq import Queue
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
-from rq.job import Job
 
-from service.config import Settings
-from service.deps import OwnerDep, QueueDep, SettingsDep, StoreDep
-from service.errors import Conflict, NotFound, SpecRejected
+from core.data import data_shape
+from core.queue import JobQueue
+from core.spec import SPEC_EXAMPLES, TrainingSpec, check_caps
+from core.statuses import CANCELED, FINISHED, QUEUED
+from core.store import JobRecord, JobStore
+from service.deps import JobsDep, OwnerDep, SettingsDep, StoreDep
+from service.errors import Conflict, NotFound
 from service.idempotency import Claim, IdempotencyKeyHeader, fingerprint
 from service.limits import check_submission
 from service.openapi import RETRY_AFTER
@@ -29,10 +29,6 @@ from service.schemas import (
     JobStatus,
     Progress,
 )
-from service.spec import SPEC_EXAMPLES, BuiltinDataset, InlineDataset, TrainingSpec, check_caps
-from service.store import CANCELED, FINISHED, QUEUED, JobRecord, JobStore
-
-RUN_JOB = "worker.tasks.run_job"
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -45,16 +41,6 @@ def find_job(store: JobStore, job_id: str, owner: str) -> JobRecord:
     if record is None:
         raise NotFound(f"no job with id {job_id!r}")
     return record
-
-
-def _data_shape(spec: TrainingSpec, store: JobStore, owner: str) -> tuple[int, int]:
-    """``(n_features, n_examples)`` of the spec's data, without loading it."""
-    if isinstance(spec.dataset, BuiltinDataset | InlineDataset):
-        return spec.dataset.shape()
-    record = store.get_dataset(spec.dataset.id, owner=owner)
-    if record is None:
-        raise SpecRejected(("dataset", "id"), f"no dataset with id {spec.dataset.id!r}; upload it first")
-    return record.n_features, record.n_examples
 
 
 @router.post(
@@ -97,7 +83,7 @@ def create_job(
     spec: Annotated[TrainingSpec, Body(openapi_examples=SPEC_EXAMPLES)],
     response: Response,
     store: StoreDep,
-    queue: QueueDep,
+    jobs: JobsDep,
     settings: SettingsDep,
     owner: OwnerDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -107,9 +93,9 @@ def create_job(
     Submissions are rate-limited per owner (429) and refused while the queue is full (503). With an
     ``Idempotency-Key``, a retry of the same body returns the first request's job instead of a new one.
     """
-    check_caps(spec, settings, *_data_shape(spec, store, owner))
+    check_caps(spec, settings, *data_shape(store, spec, owner))
     if idempotency_key is None:
-        record = _submit(spec, store, queue, settings, owner)
+        record = _submit(spec, jobs, owner)
     else:
         claim = Claim(store, owner, idempotency_key, fingerprint(spec), settings.idempotency_ttl_seconds)
         first = claim.take()
@@ -118,7 +104,7 @@ def create_job(
             response.headers["Idempotent-Replayed"] = "true"
         else:  # the key's first request (or its job has expired since)
             try:
-                record = _submit(spec, store, queue, settings, owner)
+                record = _submit(spec, jobs, owner)
             except BaseException:
                 claim.release()
                 raise
@@ -127,24 +113,10 @@ def create_job(
     return JobPublic.of(record)
 
 
-def _submit(spec: TrainingSpec, store: JobStore, queue: Queue, settings: Settings, owner: str) -> JobRecord:
-    """Check the limits, store the job and enqueue it (a failed enqueue fails the job)."""
-    check_submission(store, queue, settings, owner)
-    record = store.create_job(spec, owner=owner)
-    try:
-        queue.enqueue(
-            RUN_JOB,
-            record.id,
-            job_id=record.id,
-            result_ttl=settings.result_ttl_seconds,
-            failure_ttl=settings.result_ttl_seconds,
-            job_timeout=-1,
-            description=f"descent job {record.id}",
-        )
-    except Exception:
-        store.fail(record.id, "the job could not be queued")
-        raise
-    return record
+def _submit(spec: TrainingSpec, jobs: JobQueue, owner: str) -> JobRecord:
+    """Check the owner's rate and the queue's depth, then store and enqueue the job."""
+    check_submission(jobs, owner)
+    return jobs.submit(spec, owner)
 
 
 @router.get("", response_model=JobList, summary="List jobs, newest first")
@@ -199,9 +171,7 @@ def get_costs(
     },
     summary="Cancel a job",
 )
-def cancel_job(
-    job_id: str, response: Response, store: StoreDep, queue: QueueDep, owner: OwnerDep
-) -> JobPublic:
+def cancel_job(job_id: str, response: Response, store: StoreDep, jobs: JobsDep, owner: OwnerDep) -> JobPublic:
     """A queued job is taken off the queue and never runs (200, ``canceled``); a running job is asked
     to stop (202, ``cancel_requested``) and becomes ``canceled`` keeping its costs so far."""
     record = find_job(store, job_id, owner)
@@ -210,15 +180,8 @@ def cancel_job(
     if record.status != CANCELED:
         store.request_cancel(job_id)
     if record.status == QUEUED and store.mark_canceled(job_id):
-        _drop_from_queue(queue, job_id)
+        jobs.withdraw(job_id)
     record = find_job(store, job_id, owner)
     if record.status not in FINISHED:
         response.status_code = status.HTTP_202_ACCEPTED
     return JobPublic.of(record)
-
-
-def _drop_from_queue(queue: Queue, job_id: str) -> None:
-    """Take the RQ job off its queue (into RQ's canceled registry) so no worker picks it up."""
-    with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
-        Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer).cancel()
-    queue.remove(job_id)

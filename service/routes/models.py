@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 import numpy as np
 from fastapi import APIRouter, Header, Query, Response
 
+from core.errors import SpecRejected
+from core.store import JobStore, npz_to_arrays
 from service.deps import OwnerDep, SettingsDep, StoreDep
-from service.errors import Conflict, SpecRejected
+from service.errors import Conflict
 from service.routes.jobs import NOT_FOUND, find_job
 from service.schemas import BAD_BODY, ErrorBody, ModelPublic, Prediction, PredictRequest
-from service.store import JobStore, npz_to_arrays
 from trainer.network import predict, predict_proba
 
 NPZ_MEDIA_TYPE = "application/octet-stream"

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from core.plots import MEDIA_TYPES, PlotFormat, cost_plot
 from service.deps import OwnerDep, StoreDep
 from service.errors import NotFound
-from service.plots import MEDIA_TYPES, PlotFormat, cost_plot
 from service.schemas import ErrorBody
 
 router = APIRouter(prefix="/plots", tags=["plots"])

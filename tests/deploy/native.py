@@ -12,9 +12,9 @@ No Docker engine runs here; this is the next best thing:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -26,12 +26,15 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
+from descent.embedded_redis import free_port, kill_group, redis_server_binary, wait_for_ping
 from tests.deploy.compose import duration_seconds, environment, image_cmd, image_env
 from tests.deploy.runtime import runtime_only_env
-from tests.servers import free_port, redis_executable, wait_for_ping
+from tests.leftovers import mark_session
 
 # What Docker waits after SIGTERM before SIGKILL when a service sets no stop_grace_period.
 DOCKER_DEFAULT_GRACE_SECONDS = 10.0
+# How long stop_all lets the services stop on SIGTERM (descent serve stops its children) before SIGKILL.
+STOP_ALL_GRACE_SECONDS = 15.0
 
 
 @dataclass
@@ -66,11 +69,11 @@ class Deployment:
         data.mkdir()
         self.redis_port = free_port()
         self.spawn("redis", [
-            redis_executable(), *command[1:],
+            redis_server_binary(), *command[1:],
             "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", str(data),
             "--logfile", str(self.folder / "redis.log"),
         ], env=self.env("redis"), cwd=data)  # fmt: skip
-        wait_for_ping(self.redis_url, timeout=10.0)
+        assert wait_for_ping(self.redis_url, timeout=10.0), f"redis-server did not start\n{self.logs()}"
 
     def env(self, name: str, **overrides: str) -> dict[str, str]:
         """The environment of service ``name``'s container, its URLs routed to the test Redis."""
@@ -78,7 +81,7 @@ class Deployment:
         if "build" in service:
             env = {**base_env(self.folder), **image_env()}
         else:  # the official redis image: its tools on PATH
-            env = base_env(self.folder, first_on_path=Path(redis_executable()).parent)
+            env = base_env(self.folder, first_on_path=Path(redis_server_binary()).parent)
         for key, value in environment(service).items():
             env[key] = route(value, {"redis": f"127.0.0.1:{self.redis_port}"})
         return {**env, **overrides}
@@ -129,12 +132,17 @@ class Deployment:
         return "\n".join(tails)
 
     def stop_all(self) -> None:
-        """SIGKILL whatever is still running (each process group: `descent serve` has a uvicorn child)."""
-        for group in self.processes.values():
-            for process in group:
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(10)
+        """SIGTERM every service's process, so that `descent serve` stops the children it started in
+        sessions of their own; after a short grace, SIGKILL whatever is left of each process group."""
+        processes = [process for group in self.processes.values() for process in group]
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + STOP_ALL_GRACE_SECONDS
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(max(0.0, deadline - time.monotonic()))
+            kill_group(process)
 
     def spawn(
         self, name: str, command: list[str], env: dict[str, str], cwd: Path | None = None
@@ -170,6 +178,7 @@ def base_env(folder: Path, first_on_path: Path | None = None) -> dict[str, str]:
         "HOME": str(folder),
         "LANG": "C.UTF-8",
         **runtime_only_env(),
+        **mark_session(),
     }
 
 

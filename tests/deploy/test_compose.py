@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from pydantic import AliasChoices
 
-from service.config import Settings
+from core.config import Settings
 from tests.deploy.compose import (
     ENV_EXAMPLE,
     duration_seconds,
@@ -207,7 +207,7 @@ def test_every_setting_is_configurable(services: dict) -> None:
 
 
 def test_compose_defaults_are_the_settings_defaults(services: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The compose file's defaults parse to what service/config.py would choose with nothing set."""
+    """The compose file's defaults parse to what core/config.py would choose with nothing set."""
     from_compose = _settings_from(services["api"]["environment"], monkeypatch)
     built_in = _settings_from({}, monkeypatch)
     for field in Settings.model_fields.keys() - NOT_FOR_CONTAINERS - FIXED_BY_THE_IMAGE - {"redis_url"}:
@@ -218,4 +218,4 @@ def test_every_compose_setting_is_read_by_settings(services: dict) -> None:
     """No variable that Settings would silently ignore (it has extra="ignore")."""
     known = {name for field in Settings.model_fields for name in _env_names(field)}
     unknown = set(services["api"]["environment"]) - known
-    assert not unknown, f"not read by service/config.py: {sorted(unknown)}"
+    assert not unknown, f"not read by core/config.py: {sorted(unknown)}"

@@ -16,8 +16,8 @@ import pytest
 from redis import Redis
 from rq import Queue, Worker
 
+from core.config import Settings
 from descent.embedded_redis import stop_process
-from service.config import Settings
 from service.main import create_app
 from tests.e2e.helpers import ServerThread, start_worker, wait_for
 from tests.servers import RedisServer, free_port, start_redis

@@ -53,11 +53,17 @@ class ServerThread:
 def start_worker(
     redis_url: str, queue_name: str, log_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen:
-    """``python -m descent worker`` on ``queue_name``, its output in ``log_path``, ``env`` added."""
+    """``python -m descent worker`` (RQ's pool with one worker process) on ``queue_name``, in a session of
+    its own (``descent.embedded_redis.stop_process`` stops the pool and its worker; SIGKILL of the group is
+    a machine lost), its output in ``log_path``, ``env`` added."""
     env = {**os.environ, **(env or {}), "REDIS_URL": redis_url, "DESCENT_QUEUE_NAME": queue_name}
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "descent", "worker", *args], env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "descent", "worker", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.config import Settings
+from core.config import Settings
 from service.main import create_app
 from tests.e2e.helpers import ServerThread, follow_costs, job, start_worker, submit, wait_for, wait_status
 from tests.servers import free_port

@@ -40,10 +40,16 @@ def start_serve(port: int, data_dir: Path, log: Path) -> subprocess.Popen:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def children(process: subprocess.Popen) -> dict[int, str]:
+def children(pid: int) -> dict[int, str]:
     """The process's children: pid → command line (Linux /proc)."""
-    pids = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    pids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return {int(pid): Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() for pid in pids}
+
+
+def only(processes: dict[int, str], kind: str) -> int:
+    """The one pid whose command line holds ``kind``."""
+    (pid,) = [pid for pid, command in processes.items() if kind in command]
+    return pid
 
 
 def ready(url: str) -> bool:
@@ -96,24 +102,37 @@ def test_serve_runs_a_job_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> 
         assert interrupt(again) == 0
 
 
-def test_serve_restarts_a_killed_worker_and_a_killed_redis(tmp_path: Path) -> None:
+def test_serve_restarts_a_killed_worker_pool_and_redis(tmp_path: Path) -> None:
+    """The pool restarts a worker it lost (RQ's supervision); `descent serve` restarts the pool (taking its
+    orphaned workers down first) and the embedded Redis."""
     port, log = free_port(), tmp_path / "serve.log"
     url = f"http://127.0.0.1:{port}"
     serve = start_serve(port, tmp_path / "data", log)
     try:
         wait_for(lambda: ready(url), 60, "/readyz to answer 200")
-        for kind in ("-m worker", "redis-server"):
-            (pid,) = [pid for pid, command in children(serve).items() if kind in command]
+        pool = only(children(serve.pid), "descent worker")
+        victims = [
+            ("a worker", lambda: pool, only(children(pool), "descent worker")),
+            ("the pool", lambda: serve.pid, pool),
+            ("Redis", lambda: serve.pid, only(children(serve.pid), "redis-server")),
+        ]
+        for what, parent, pid in victims:
             os.kill(pid, signal.SIGKILL)
-            wait_for(
-                lambda k=kind, p=pid: [q for q, c in children(serve).items() if k in c and q != p],
-                15,
-                f"a new {kind} process",
-            )
-            wait_for(lambda: ready(url), 30, f"/readyz after killing {kind}")
+            wait_for(lambda p=pid, q=parent: pid_gone(p) and len(children(q())) >= 1, 15, f"{what} again")
+            wait_for(lambda: ready(url), 30, f"/readyz after killing {what}")
             with httpx.Client(base_url=url, timeout=10) as client:
                 job_id = submit(client, {"optimizer": {"name": "gd"}, "epochs": 50})
                 assert follow_costs(client, job_id, timeout=30)[1] == "succeeded"
+        new_pool = only(children(serve.pid), "descent worker")
+        assert new_pool != pool and len(children(new_pool)) == 1, "one worker, no orphan of the old pool"
         assert "restarting it" in log.read_text()
     finally:
         assert interrupt(serve) == 0
+
+
+def pid_gone(pid: int) -> bool:
+    """Whether no living process has this pid (a zombie counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.config import Settings
+from core.store import JobStore
 from descent.embedded_redis import stop_process
-from service.config import Settings
-from service.store import JobStore
 from tests.e2e.helpers import start_worker, wait_for
-from tests.jobs import WORKER_ENV, enqueue, field, status
+from tests.jobs import WORKER_ENV, enqueue, field, status, trained_model
 from tests.servers import RedisServer
 from trainer import OptimizerConfig, TrainConfig, load_builtin, train
 
@@ -45,7 +45,7 @@ def test_a_redis_restart_loses_no_job_and_the_running_one_continues(
 
         # the worker trained on while Redis was away, so on a loaded machine it may be done already
         after = {j: status(store, j) for j in (finished, running, queued)}
-        assert after[finished] == "succeeded" and store.get_model(finished) is not None
+        assert after[finished] == "succeeded" and trained_model(store, finished) is not None
         assert after[running] in ("running", "succeeded"), after
         assert after[queued] in ("queued", "running", "succeeded"), after
         # the queued job's RQ entry survived too: nothing else enqueues it
@@ -60,7 +60,7 @@ def test_a_redis_restart_loses_no_job_and_the_running_one_continues(
         config = TrainConfig(optimizer=OptimizerConfig(name=name), epochs=epochs, record_every=every)
         expected = train(*load_builtin("moons"), config)
         assert store.costs_since(job_id) == [(p.epoch, p.cost) for p in expected.costs]
-        model = store.get_model(job_id)
+        model = trained_model(store, job_id)
         assert model is not None
         for key, array in expected.parameters.items():
             assert np.array_equal(model[key], array), (job_id, key)

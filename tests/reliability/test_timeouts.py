@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from pathlib import Path
 
-import pytest
-from rq import Queue
-from rq.serializers import JSONSerializer
-
+from core.config import Settings
+from core.queue import JobQueue
+from core.spec import TrainingSpec
+from core.store import JobStore
 from descent.embedded_redis import stop_process
-from service.config import Settings
-from service.spec import TrainingSpec
-from service.store import JobStore
 from tests.e2e.helpers import start_worker, wait_for
 from tests.jobs import WORKER_ENV, enqueue, status
 from trainer import OptimizerConfig, TrainConfig, Training, load_builtin
 from worker import tasks
 from worker.timeouts import FACTOR, FLOPS_PER_SECOND, STEP_SECONDS, job_time_limit
-
-
-@pytest.fixture
-def queue(store: JobStore, settings: Settings) -> Queue:
-    return Queue(settings.queue_name, connection=store.redis, serializer=JSONSerializer)
 
 
 def test_the_limit_grows_with_the_job_and_stays_within_the_settings() -> None:
@@ -38,12 +31,12 @@ def test_the_limit_grows_with_the_job_and_stays_within_the_settings() -> None:
 
 
 def test_a_job_past_its_limit_fails_as_timed_out_and_keeps_its_costs(
-    store: JobStore, queue: Queue, settings: Settings
+    store: JobStore, jobs: JobQueue, settings: Settings
 ) -> None:
     limited = settings.model_copy(update={"max_job_seconds": 0.5})
     job_id = store.create_job(TrainingSpec.model_validate({"epochs": 150_000, "record_every": 100})).id
     started = time.monotonic()
-    assert tasks.execute(store, queue, job_id, limited) == "failed"
+    assert tasks.execute(jobs, job_id, limited, threading.Event()) == "failed"
     assert 0.5 <= time.monotonic() - started < 5
     record = store.get_job(job_id)
     assert record is not None and record.status == "failed"
@@ -51,11 +44,10 @@ def test_a_job_past_its_limit_fails_as_timed_out_and_keeps_its_costs(
     epochs = [epoch for epoch, _ in store.costs_since(job_id)]
     assert len(epochs) >= 2 and epochs == list(range(1, epochs[-1] + 1, 100))
     assert record.epoch >= epochs[-1]
-    assert store.redis.hget(store.job_key(job_id), "timeout_seconds") == b"0.5"
-    assert store.stale_runs(0) == []
+    assert store.redis.hget(store.keys.job(job_id), "timeout_seconds") == b"0.5"
 
 
-def test_the_time_spent_before_a_resume_counts(store: JobStore, queue: Queue, settings: Settings) -> None:
+def test_the_time_spent_before_a_resume_counts(store: JobStore, jobs: JobQueue, settings: Settings) -> None:
     limited = settings.model_copy(update={"max_job_seconds": 5.0})
     job_id = store.create_job(TrainingSpec.model_validate({"epochs": 50_000, "record_every": 100})).id
     config = TrainConfig(optimizer=OptimizerConfig(name="adam"), epochs=50_000, record_every=100)
@@ -70,7 +62,7 @@ def test_the_time_spent_before_a_resume_counts(store: JobStore, queue: Queue, se
     store.save_run_state(job_id, saved[0], run_seconds=4.8)
 
     started = time.monotonic()
-    assert tasks.execute(store, queue, job_id, limited) == "failed"
+    assert tasks.execute(jobs, job_id, limited, threading.Event()) == "failed"
     assert time.monotonic() - started < 2, "0.2 s were left of the 5 s"
     record = store.get_job(job_id)
     assert record is not None and record.error == "timed out after 5 s"

@@ -8,7 +8,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from service.config import Settings
+from core.config import Settings
 from service.main import create_app
 
 KEY_A = "alice-0123456789abcdef"

@@ -8,8 +8,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from core.config import Settings
 from service.auth import KeyRing, owner_of
-from service.config import Settings
 from service.main import create_app
 from tests.security.conftest import KEY_A, KEY_B, bearer
 

@@ -11,7 +11,7 @@ import redis
 from fastapi.testclient import TestClient
 from rq import Queue
 
-from service.config import Settings
+from core.config import Settings
 from service.main import create_app
 from tests.e2e.helpers import ServerThread
 from tests.security.conftest import KEY_A, KEY_B, bearer

@@ -12,13 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from rq.serializers import JSONSerializer
 
-from service.store import npz_to_arrays
+from core.store import npz_to_arrays
+from worker.runner import DescentWorker
 
 pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = sorted(p for d in ("trainer", "service", "worker", "descent") for p in (ROOT / d).rglob("*.py"))
+SOURCES = sorted(
+    p for d in ("trainer", "core", "service", "worker", "descent") for p in (ROOT / d).rglob("*.py")
+)
 
 
 class Payload:
@@ -80,8 +84,13 @@ def test_rq_queues_and_workers_use_json() -> None:
     calls = 0
     for path in SOURCES:
         text = path.read_text()
-        for match in re.finditer(r"(?<!class )\b\w*(?:Queue|Worker)\(", text):
+        for match in re.finditer(r"(?<![\w.])(?:Queue|Worker|SimpleWorker|WorkerPool)\(", text):
             calls += 1
             arguments = call_arguments(text, match.end() - 1)
             assert "serializer=JSONSerializer" in arguments, f"{path}: {match.group(0)}{arguments}"
-    assert calls >= 3  # the API's queue, the worker, the worker's queue
+    assert calls >= 2  # the queue (core.queue.rq_queue), the worker pool
+
+
+def test_the_worker_class_forces_json(redis_client) -> None:
+    worker = DescentWorker(["q"], connection=redis_client, serializer=None)
+    assert worker.serializer is JSONSerializer

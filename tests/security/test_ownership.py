@@ -9,9 +9,9 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from service.config import Settings
+from core.config import Settings
+from core.store import JobStore
 from service.main import create_app
-from service.store import JobStore
 from tests.e2e.helpers import ServerThread
 from tests.security.conftest import KEY_A, KEY_B, bearer
 from tests.servers import free_port
@@ -33,7 +33,7 @@ def alices(keyed_client: TestClient, store: JobStore) -> dict[str, str]:
     queued = keyed_client.post("/jobs", json={"epochs": 3}, headers=A)
     assert done.status_code == queued.status_code == 202
     done_id = done.json()["id"]
-    assert store.mark_running(done_id)
+    assert store.start_run(done_id, "run", rq_job=done_id)
     params = initialize_parameters((2, 5, 2, 1), 3)
     assert store.succeed(done_id, {"accuracy": 1.0, "final_cost": 0.1, "seconds": 0.1}, params)
     return {"done": done_id, "queued": queued.json()["id"], "dataset": dataset_id}

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.config import Settings
+from core.config import Settings
 from service.main import create_app
 from tests.servers import RedisServer, start_redis
 

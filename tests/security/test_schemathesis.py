@@ -20,7 +20,7 @@ import redis
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
-from service.config import Settings
+from core.config import Settings
 from service.main import create_app
 from tests.e2e.helpers import ServerThread
 from tests.security.conftest import KEY_A, KEY_B

@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from rq import Queue, Worker
 
-from service.config import Settings
+from core.config import Settings
 from service.main import create_app
 from tests.servers import free_port
 

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from service.config import Settings
+from core.config import Settings
+from core.data import training_data
+from core.store import JobStore
 from service.main import create_app
-from service.store import JobStore
 
 # Four examples of two features; rows are examples, the last column the label.
 ROWS = np.array([[0.0, 1.0, 0], [1.0, 0.5, 1], [2.0, -1.0, 1], [-0.5, 0.25, 0]])
@@ -111,5 +112,5 @@ def test_job_on_an_uploaded_dataset(client: TestClient, store: JobStore) -> None
     dataset_id = upload(client, "data.csv", CSV.encode()).json()["id"]
     response = client.post("/jobs", json={"dataset": {"id": dataset_id}, "epochs": 5})
     assert response.status_code == 202, response.text
-    X, Y = store.training_data(store.get_spec(response.json()["id"]))
+    X, Y = training_data(store, store.get_spec(response.json()["id"]))
     assert X.shape == (2, 4) and Y.tolist() == [[0.0, 1.0, 1.0, 0.0]]

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from rq import Queue
 from rq.job import Job
 
-from service.spec import TrainingSpec
-from service.store import JobStore
+from core.spec import TrainingSpec
+from core.store import JobStore
 
 UNKNOWN = "0123456789abcdef0123456789abcdef"
 
@@ -64,7 +64,7 @@ def test_unknown_ids_are_404(client: TestClient, method: str, path: str) -> None
 
 def test_list_newest_first_paginated_and_filtered(client: TestClient, store: JobStore) -> None:
     ids = [submit(client)["id"] for _ in range(5)]
-    store.mark_running(ids[0])
+    store.start_run(ids[0], "run", rq_job=ids[0])
     page = client.get("/jobs", params={"offset": 1, "limit": 2}).json()
     assert page["total"] == 5 and (page["offset"], page["limit"]) == (1, 2)
     assert [j["id"] for j in page["items"]] == [ids[3], ids[2]]
@@ -80,7 +80,9 @@ def test_cancel_queued_job_never_runs(client: TestClient, queue: Queue, store: J
     response = client.delete(f"/jobs/{cancel}")
     assert response.status_code == 200 and response.json()["status"] == "canceled"
     assert queue.job_ids == [keep]
-    assert not store.mark_running(cancel), "a worker that dequeued it anyway must not run it"
+    assert not store.start_run(cancel, "run", rq_job=cancel), (
+        "a worker that dequeued it anyway must not run it"
+    )
     assert client.get(f"/jobs/{cancel}").json()["status"] == "canceled"
     assert client.delete(f"/jobs/{cancel}").status_code == 200  # idempotent
     assert client.get("/jobs", params={"status": "canceled"}).json()["total"] == 1
@@ -88,18 +90,18 @@ def test_cancel_queued_job_never_runs(client: TestClient, queue: Queue, store: J
 
 def test_cancel_running_job_raises_the_flag(client: TestClient, store: JobStore) -> None:
     job_id = submit(client)["id"]
-    store.mark_running(job_id)
+    store.start_run(job_id, "run", rq_job=job_id)
     response = client.delete(f"/jobs/{job_id}")
     assert response.status_code == 202
     assert response.json()["status"] == "running" and response.json()["cancel_requested"] is True
-    assert store.cancel_requested(job_id)
+    assert store.run_of(job_id) == ("run", True)
     store.mark_canceled(job_id)  # what the worker does when it stops
     assert client.get(f"/jobs/{job_id}").json()["status"] == "canceled"
 
 
 def test_cancel_finished_job_is_409(client: TestClient, store: JobStore) -> None:
     job_id = submit(client)["id"]
-    store.mark_running(job_id)
+    store.start_run(job_id, "run", rq_job=job_id)
     store.fail(job_id, "diverged at epoch 3")
     assert client.delete(f"/jobs/{job_id}").status_code == 409
     job = client.get(f"/jobs/{job_id}").json()
@@ -108,7 +110,7 @@ def test_cancel_finished_job_is_409(client: TestClient, store: JobStore) -> None
 
 def test_costs_since_n(client: TestClient, store: JobStore) -> None:
     job_id = submit(client, {"epochs": 1000, "record_every": 100})["id"]
-    store.mark_running(job_id)
+    store.start_run(job_id, "run", rq_job=job_id)
     store.append_costs(job_id, [(e, 1.0 / e) for e in (1, 101, 201, 301)], epoch=350)
     page = client.get(f"/jobs/{job_id}/costs").json()
     assert [p["epoch"] for p in page["points"]] == [1, 101, 201, 301]
@@ -127,7 +129,7 @@ def succeeded_job(client: TestClient, store: JobStore) -> tuple[str, dict[str, n
     job_id = submit(client, {"layers": [3], "epochs": 2})["id"]
     rng = np.random.RandomState(0)
     params = {"W1": rng.randn(3, 2), "b1": rng.randn(3, 1), "W2": rng.randn(1, 3), "b2": rng.randn(1, 1)}
-    store.mark_running(job_id)
+    store.start_run(job_id, "run", rq_job=job_id)
     result = {"accuracy": 0.9, "validation_accuracy": None, "final_cost": 0.3, "seconds": 0.01}
     store.succeed(job_id, result, params)
     return job_id, params

@@ -1,6 +1,6 @@
 """``/plots/costs`` and the browser page at ``/``."""
 
-from service.spec import TrainingSpec
+from core.spec import TrainingSpec
 
 
 def job_with_points(store, optimizer: str, points: list[tuple[int, float]]) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from service.config import Settings
-from service.spec import SPEC_EXAMPLES, TrainingSpec
+from core.config import Settings
+from core.spec import SPEC_EXAMPLES, TrainingSpec
 from trainer.config import OptimizerConfig, TrainConfig
 
 # (body, a field the error's loc must name, words the message must contain)

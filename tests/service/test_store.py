@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 import redis
 
-from service.spec import TrainingSpec
-from service.store import CANCELED, QUEUED, RUNNING, SUCCEEDED, JobStore
+from core.data import training_data
+from core.spec import TrainingSpec
+from core.statuses import CANCELED, QUEUED, RUNNING, SUCCEEDED
+from core.store import JobStore
+from tests.jobs import trained_model
 
 
 def test_create_and_get(store: JobStore) -> None:
@@ -22,14 +25,14 @@ def test_create_and_get(store: JobStore) -> None:
 def test_transitions_are_guarded_and_stamped(store: JobStore) -> None:
     job = store.create_job(TrainingSpec())
     assert store.mark_canceled(job.id)
-    assert not store.mark_running(job.id), "a canceled job must never start"
+    assert not store.start_run(job.id, "run", rq_job=job.id), "a canceled job must never start"
     record = store.get_job(job.id)
     assert record is not None and record.status == CANCELED and record.finished_at is not None
 
 
 def test_list_newest_first_paginated_and_filtered(store: JobStore) -> None:
     ids = [store.create_job(TrainingSpec()).id for _ in range(5)]
-    store.mark_running(ids[1])
+    store.start_run(ids[1], "run", rq_job=ids[1])
     page, total = store.list_jobs(offset=1, limit=2)
     assert total == 5 and [j.id for j in page] == [ids[3], ids[2]]
     running, count = store.list_jobs(status=RUNNING)
@@ -39,7 +42,7 @@ def test_list_newest_first_paginated_and_filtered(store: JobStore) -> None:
 
 def test_expired_jobs_leave_the_listing(store: JobStore, redis_client: redis.Redis) -> None:
     ids = [store.create_job(TrainingSpec()).id for _ in range(3)]
-    redis_client.delete(store.job_key(ids[2]))
+    redis_client.delete(store.keys.job(ids[2]))
     page, total = store.list_jobs(limit=2)
     assert [j.id for j in page] == [ids[1], ids[0]] and total == 2
 
@@ -63,26 +66,26 @@ def test_costs_keep_full_precision(store: JobStore) -> None:
 
 def test_finished_job_gets_the_result_ttl(store: JobStore, redis_client: redis.Redis, settings) -> None:
     job = store.create_job(TrainingSpec())
-    assert redis_client.ttl(store.job_key(job.id)) == -1
-    store.mark_running(job.id)
+    assert redis_client.ttl(store.keys.job(job.id)) == -1
+    store.start_run(job.id, "run", rq_job=job.id)
     store.append_costs(job.id, [(1, 0.5)])
     params = {"W1": np.arange(10.0).reshape(5, 2), "b1": np.zeros((5, 1))}
     assert store.succeed(job.id, {"accuracy": 0.94}, params)
-    for part in ("", "costs", "model"):
-        ttl = redis_client.ttl(store.job_key(job.id, part))
+    for key in (store.keys.job(job.id), store.keys.costs(job.id), store.keys.model(job.id)):
+        ttl = redis_client.ttl(key)
         assert settings.result_ttl_seconds - 5 <= ttl <= settings.result_ttl_seconds
     record = store.get_job(job.id)
     assert record is not None and record.status == SUCCEEDED and record.result == {"accuracy": 0.94}
-    model = store.get_model(job.id)
+    model = trained_model(store, job.id)
     assert model is not None and list(model) == ["W1", "b1"]
     np.testing.assert_array_equal(model["W1"], params["W1"])
 
 
 def test_cancel_flag(store: JobStore) -> None:
     job = store.create_job(TrainingSpec())
-    assert not store.cancel_requested(job.id)
+    assert not store.run_of(job.id)[1]
     store.request_cancel(job.id)
-    assert store.cancel_requested(job.id) and store.get_job(job.id).cancel_requested  # type: ignore[union-attr]
+    assert store.run_of(job.id)[1] and store.get_job(job.id).cancel_requested  # type: ignore[union-attr]
 
 
 def test_datasets_round_trip(store: JobStore) -> None:
@@ -93,7 +96,7 @@ def test_datasets_round_trip(store: JobStore) -> None:
     assert arrays is not None
     np.testing.assert_array_equal(arrays[0], X)
     spec = TrainingSpec.model_validate({"dataset": {"id": record.id}})
-    np.testing.assert_array_equal(store.training_data(spec)[1], Y)
+    np.testing.assert_array_equal(training_data(store, spec)[1], Y)
     assert [d.id for d in store.list_datasets()[0]] == [record.id]
 
 
@@ -101,7 +104,7 @@ def test_missing_uploaded_dataset_is_a_data_error(store: JobStore) -> None:
     from trainer.errors import DataError
 
     with pytest.raises(DataError, match="does not exist"):
-        store.training_data(TrainingSpec.model_validate({"dataset": {"id": "nope"}}))
+        training_data(store, TrainingSpec.model_validate({"dataset": {"id": "nope"}}))
 
 
 def test_drop_costs_after(store: JobStore) -> None:
@@ -113,7 +116,7 @@ def test_drop_costs_after(store: JobStore) -> None:
 
 def test_costs_page_reads_status_and_points_together(store: JobStore) -> None:
     job = store.create_job(TrainingSpec.model_validate({"epochs": 300}), owner="alice")
-    store.mark_running(job.id)
+    store.start_run(job.id, "run", rq_job=job.id)
     store.append_costs(job.id, [(1, 0.7), (101, 0.6)], epoch=150)
     page = store.costs_page(job.id, since=1)
     assert page is not None

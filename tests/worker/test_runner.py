@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.config import Settings
+from core.store import JobStore
 from descent.embedded_redis import stop_process
-from service.config import Settings
-from service.store import JobStore
 from tests.e2e.helpers import start_worker, wait_for
-from tests.jobs import enqueue, status
+from tests.jobs import enqueue, status, trained_model
 from tests.servers import RedisServer
 from trainer import OptimizerConfig, TrainConfig, load_builtin, train
 
@@ -41,7 +41,7 @@ def test_sigterm_hands_the_running_job_back_and_another_worker_resumes_it(
     config = TrainConfig(optimizer=OptimizerConfig(name="adam"), epochs=12_000)
     expected = train(*load_builtin("moons"), config)
     assert store.costs_since(job_id) == [(p.epoch, p.cost) for p in expected.costs]
-    model = store.get_model(job_id)
+    model = trained_model(store, job_id)
     assert model is not None
     for name, array in expected.parameters.items():
         assert np.array_equal(model[name], array), name

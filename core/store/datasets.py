@@ -11,9 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from service.spec import BuiltinDataset, InlineDataset, TrainingSpec
-from service.store.base import ID, PUBLIC_OWNER, StoreBase, arrays_to_npz, npz_to_arrays, number, text
-from trainer.errors import DataError
+from core.store.base import ID, PUBLIC_OWNER, StoreBase, arrays_to_npz, npz_to_arrays, number, text
 
 
 @dataclass(frozen=True)
@@ -32,12 +30,6 @@ class DatasetRecord:
 
 class Datasets(StoreBase):
     """Store, read and list uploaded datasets, and resolve a spec's training data."""
-
-    def _dataset_key(self, dataset_id: str, part: str = "") -> str:
-        return f"{self.prefix}:dataset:{dataset_id}" + (f":{part}" if part else "")
-
-    def _datasets_index(self, owner: str) -> str:
-        return f"{self.prefix}:owner:{owner}:datasets"
 
     def create_dataset(
         self,
@@ -63,9 +55,9 @@ class Datasets(StoreBase):
             "summary": json.dumps(dict(summary)),
         }
         with self.redis.pipeline() as pipe:
-            pipe.set(self._dataset_key(dataset_id, "data"), arrays_to_npz({"X": X, "Y": Y}))
-            pipe.hset(self._dataset_key(dataset_id), mapping=fields)
-            pipe.zadd(self._datasets_index(owner), {dataset_id: now})
+            pipe.set(self.keys.dataset_data(dataset_id), arrays_to_npz({"X": X, "Y": Y}))
+            pipe.hset(self.keys.dataset(dataset_id), mapping=fields)
+            pipe.zadd(self.keys.owner_datasets(owner), {dataset_id: now})
             pipe.execute()
         record = self.get_dataset(dataset_id)
         assert record is not None
@@ -75,7 +67,7 @@ class Datasets(StoreBase):
         """The dataset's metadata, or None if unknown or (``owner`` given) someone else's."""
         if not ID.fullmatch(dataset_id):
             return None
-        raw = self.redis.hgetall(self._dataset_key(dataset_id))
+        raw = self.redis.hgetall(self.keys.dataset(dataset_id))
         if not raw or (owner is not None and text(raw, "owner") != owner):
             return None
         return DatasetRecord(
@@ -93,24 +85,15 @@ class Datasets(StoreBase):
         self, owner: str = PUBLIC_OWNER, offset: int = 0, limit: int = 20
     ) -> tuple[list[DatasetRecord], int]:
         """One page of the owner's datasets, newest first, and their count."""
-        index = self._datasets_index(owner)
+        index = self.keys.owner_datasets(owner)
         ids = [i.decode() for i in self.redis.zrevrange(index, offset, offset + limit - 1)]
         records = [self.get_dataset(i) for i in ids]
         return [r for r in records if r is not None], int(self.redis.zcard(index))
 
     def dataset_arrays(self, dataset_id: str) -> tuple[np.ndarray, np.ndarray] | None:
         """X (n_x, m) and Y (1, m) of an uploaded set, or None."""
-        data = self.redis.get(self._dataset_key(dataset_id, "data"))
+        data = self.redis.get(self.keys.dataset_data(dataset_id))
         if data is None:
             return None
         arrays = npz_to_arrays(data)
         return arrays["X"], arrays["Y"]
-
-    def training_data(self, spec: TrainingSpec) -> tuple[np.ndarray, np.ndarray]:
-        """The spec's data: generated, inline or uploaded; DataError if an uploaded set is gone."""
-        if isinstance(spec.dataset, BuiltinDataset | InlineDataset):
-            return spec.dataset.arrays()
-        arrays = self.dataset_arrays(spec.dataset.id)
-        if arrays is None:
-            raise DataError(f"dataset {spec.dataset.id} does not exist (any more)")
-        return arrays

@@ -5,19 +5,16 @@ from __future__ import annotations
 import math
 import time
 
-from service.store.base import StoreBase
+from core.store.base import StoreBase
 
 
 class Submissions(StoreBase):
     """``P:owner:{owner}:idempotency:{h}`` and ``P:owner:{owner}:submissions:{m}``."""
 
-    def _idempotency_key(self, owner: str, key_digest: str) -> str:
-        return f"{self.prefix}:owner:{owner}:idempotency:{key_digest}"
-
     def claim_idempotency(self, owner: str, key_digest: str, value: str, ttl: int) -> str | None:
         """Store ``value`` under the owner's idempotency key unless one is there (SET NX, so of two
         concurrent requests exactly one wins): None if this call stored it, else the value found."""
-        key = self._idempotency_key(owner, key_digest)
+        key = self.keys.idempotency(owner, key_digest)
         while not self.redis.set(key, value, nx=True, ex=ttl):
             found = self.redis.get(key)
             if found is not None:  # else it expired between SET and GET: try again
@@ -26,11 +23,11 @@ class Submissions(StoreBase):
 
     def set_idempotency(self, owner: str, key_digest: str, value: str, ttl: int) -> None:
         """Overwrite the owner's idempotency key (the claim's final value, with its full TTL)."""
-        self.redis.set(self._idempotency_key(owner, key_digest), value, ex=ttl)
+        self.redis.set(self.keys.idempotency(owner, key_digest), value, ex=ttl)
 
     def release_idempotency(self, owner: str, key_digest: str) -> None:
         """Forget a claim whose request failed, so a retry runs afresh."""
-        self.redis.delete(self._idempotency_key(owner, key_digest))
+        self.redis.delete(self.keys.idempotency(owner, key_digest))
 
     def count_submission(self, owner: str, window_seconds: int = 60) -> tuple[int, int]:
         """Count a job submission of ``owner`` in the current fixed window (one MULTI: INCR, EXPIRE).
@@ -39,7 +36,7 @@ class Submissions(StoreBase):
         """
         now = time.time()
         window = int(now // window_seconds)
-        key = f"{self.prefix}:owner:{owner}:submissions:{window}"
+        key = self.keys.submissions(owner, window)
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.expire(key, 2 * window_seconds)

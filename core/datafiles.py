@@ -1,9 +1,9 @@
-"""Parsing of uploaded datasets into the trainer's layout, and their summary.
+"""The one reader of data files (uploads to the API and files given to the CLI), and their summary.
 
 Accepted files (the format comes from the file name's extension, or else from the content):
 
-* ``.csv``  one example per row, numbers separated by commas, the LAST column is the 0/1 label; an optional
-  header row is skipped.
+* ``.csv``  one example per row, numbers separated by commas, the LAST column is the 0/1 label; a first
+  line that is not all numbers is a header, and skipped.
 * ``.npy``  a 2-D numeric array laid out like the CSV: rows are examples, the last column is the label.
 * ``.npz``  arrays ``X`` (features × examples, the trainer's layout) and ``Y`` ((1, m) or (m,)).
 
@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import PurePath
-from typing import Any
+from pathlib import Path, PurePath
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from trainer.data import check_arrays
 from trainer.errors import DataError
 
-FORMATS = ("csv", "npy", "npz")
+DataFormat = Literal["csv", "npy", "npz"]
+FORMATS: tuple[str, ...] = get_args(DataFormat)
 
 
-def upload_format(filename: str, data: bytes) -> str:
+def file_format(filename: str, data: bytes) -> str:
     """``csv``, ``npy`` or ``npz``: the file name's extension if it is one of these, else the content's
     magic bytes (``\\x93NUMPY`` for .npy, a zip header for .npz), else CSV."""
     suffix = PurePath(filename or "").suffix.lower().lstrip(".")
@@ -57,17 +58,24 @@ def _parse_csv(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise DataError("the CSV file is empty")
-    for skip in (0, 1):  # a header row is allowed
-        if not lines[skip:]:
+    if not _is_number_row(lines[0]):
+        lines = lines[1:]
+        if not lines:
             raise DataError("the CSV file has a header row but no examples")
-        try:
-            table = np.loadtxt(lines[skip:], delimiter=",", ndmin=2, dtype=np.float64)
-            break
-        except ValueError as exc:
-            error = exc
-    else:
-        raise DataError(f"the CSV file must hold numbers separated by commas: {error}")
+    try:
+        table = np.loadtxt(lines, delimiter=",", ndmin=2, dtype=np.float64)
+    except ValueError as exc:
+        raise DataError(f"the CSV file must hold numbers separated by commas: {exc}") from None
     return _rows_to_arrays(table, "the CSV file")
+
+
+def _is_number_row(line: str) -> bool:
+    """Whether a CSV line is all numbers (else it is a header)."""
+    try:
+        [float(field) for field in line.split(",")]
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_npy(data: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -95,10 +103,19 @@ def _parse_npz(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 _PARSERS = {"csv": _parse_csv, "npy": _parse_npy, "npz": _parse_npz}
 
 
-def parse_upload(data: bytes, source_format: str) -> tuple[np.ndarray, np.ndarray]:
-    """The checked float64 arrays X (n_x, m) and Y (1, m) of an uploaded file."""
+def parse(data: bytes, source_format: str) -> tuple[np.ndarray, np.ndarray]:
+    """The checked float64 arrays X (n_x, m) and Y (1, m) of a file's bytes in ``source_format``."""
     X, Y = _PARSERS[source_format](data)
     return check_arrays(X, Y)
+
+
+def read_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The checked arrays of a data file on disk; DataError saying why it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+    return parse(data, file_format(path.name, data))
 
 
 def summarize(X: np.ndarray, Y: np.ndarray) -> dict[str, Any]:

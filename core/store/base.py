@@ -1,4 +1,4 @@
-"""What every part of the store shares: the statuses, the client, the npz codec and the job keys."""
+"""What every part of the store shares: the client, the key names, the npz codec and field readers."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from collections.abc import Mapping
 import numpy as np
 from redis import Redis
 
-from service.config import Settings
+from core.config import Settings
+from core.keys import DEFAULT_PREFIX, Keys
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
-STATUSES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED)
-FINISHED: frozenset[str] = frozenset({SUCCEEDED, FAILED, CANCELED})
 PUBLIC_OWNER = "public"
 ID = re.compile(r"[0-9a-f]{32}")
 
@@ -51,16 +49,9 @@ def number(raw: Mapping[bytes, bytes], field: str) -> float | None:
 
 
 class StoreBase:
-    """The client, the result TTL and the key prefix, with the job keys every part uses."""
+    """The client, the result TTL and the key names every part uses."""
 
-    def __init__(self, redis: Redis, settings: Settings, prefix: str = "descent") -> None:
+    def __init__(self, redis: Redis, settings: Settings, prefix: str = DEFAULT_PREFIX) -> None:
         self.redis = redis
         self.ttl = settings.result_ttl_seconds
-        self.prefix = prefix
-
-    def job_key(self, job_id: str, part: str = "") -> str:
-        """``P:job:{id}`` or ``P:job:{id}:{part}`` (costs, model, checkpoint, cancel)."""
-        return f"{self.prefix}:job:{job_id}" + (f":{part}" if part else "")
-
-    def _jobs_index(self, owner: str, status: str | None = None) -> str:
-        return f"{self.prefix}:owner:{owner}:jobs" + (f":{status}" if status else "")
+        self.keys = Keys(prefix)

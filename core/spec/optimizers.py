@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from service.spec.base import StrictModel
+from core.spec.base import StrictModel
 
 LearningRate = Annotated[float, Field(gt=0, description="Step size α > 0.")]
 Beta = Annotated[float, Field(ge=0, lt=1, description="Exponential average factor in [0, 1).")]

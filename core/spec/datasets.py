@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
 
-from service.spec.base import MAX_SEED, Int, StrictModel
-from trainer.data import DATASET_NAMES, check_arrays, load_builtin
+from core.spec.base import MAX_SEED, Int, StrictModel
+from trainer.data import DATASET_NAMES, DatasetName, check_arrays, load_builtin
 from trainer.errors import DataError
 
 
 class BuiltinDataset(StrictModel):
     """A generated set; unset fields take the generator's defaults (the seed's moons)."""
 
-    name: Literal["moons", "circles", "blobs", "flower"] = "moons"
+    name: DatasetName = "moons"
     n_samples: Int | None = Field(default=None, ge=2, le=1_000_000)
     noise: float | None = Field(default=None, ge=0, le=10)
     seed: Int | None = Field(default=None, ge=0, le=MAX_SEED)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from service.errors import SpecRejected
-from service.spec.datasets import InlineDataset
-from service.spec.model import TrainingSpec
+from core.errors import SpecRejected
+from core.spec.datasets import InlineDataset
+from core.spec.model import TrainingSpec
 from trainer.estimate import estimate
 
 if TYPE_CHECKING:
-    from service.config import Settings
+    from core.config import Settings
 
 
 def check_caps(spec: TrainingSpec, settings: Settings, n_features: int, n_examples: int) -> None:

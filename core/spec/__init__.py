@@ -11,16 +11,16 @@ refused everywhere, so a typo is a 422 that names the field rather than a silent
   ``{"X": [[...]], "Y": [...]}`` with X as features × examples (``X[i][j]`` is feature i of example j).
 
 Caps that depend on settings and on the data's shape (layers, width, parameters, epochs × examples, inline
-values) are checked by :func:`check_caps`, each refusal a :class:`~service.errors.SpecRejected` naming the
+values) are checked by :func:`check_caps`, each refusal a :class:`~core.errors.SpecRejected` naming the
 field and the cap.
 
 One module each: ``base`` (strict models), ``optimizers``, ``datasets``, ``model`` (:class:`TrainingSpec`),
 ``caps`` (:func:`check_caps`) and ``examples`` (the OpenAPI examples).
 """
 
-from service.spec.caps import check_caps
-from service.spec.datasets import BuiltinDataset, InlineDataset
-from service.spec.examples import SPEC_EXAMPLES
-from service.spec.model import TrainingSpec
+from core.spec.caps import check_caps
+from core.spec.datasets import BuiltinDataset, InlineDataset
+from core.spec.examples import SPEC_EXAMPLES
+from core.spec.model import TrainingSpec
 
 __all__ = ["SPEC_EXAMPLES", "BuiltinDataset", "InlineDataset", "TrainingSpec", "check_caps"]

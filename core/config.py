@@ -74,14 +74,14 @@ class Settings(BaseSettings):
         default=30.0,
         ge=2,
         description="A running job whose worker has not beaten for this long (workers beat every second) "
-        "is lost: a worker's reaper re-queues it (it resumes from its checkpoint) or, after max_attempts "
-        "lost workers, fails it.",
+        "is lost: RQ retries it (it resumes from its checkpoint) or, after max_attempts lost workers, "
+        "it fails.",
     )
     max_attempts: int = Field(
         default=3,
         ge=1,
         description="Attempts a job gets: when its worker is lost this many times it fails "
-        "('worker lost N times; last seen at …').",
+        "('worker lost N times; last seen at …'). Read by the API as it enqueues (RQ's Retry).",
     )
     checkpoint_seconds: float = Field(
         default=5.0, gt=0, description="How often a running job saves its trainer state, for a resume."

@@ -6,17 +6,17 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from service.spec.base import MAX_SEED, Int, StrictModel
-from service.spec.datasets import BuiltinDataset, Dataset
-from service.spec.examples import SPEC_EXAMPLES
-from service.spec.optimizers import Adam, Optimizer
-from trainer.config import DecayConfig, OptimizerConfig, TrainConfig
+from core.spec.base import MAX_SEED, Int, StrictModel
+from core.spec.datasets import BuiltinDataset, Dataset
+from core.spec.examples import SPEC_EXAMPLES
+from core.spec.optimizers import Adam, Optimizer
+from trainer.config import DecayConfig, DecayName, OptimizerConfig, TrainConfig
 
 
 class Decay(StrictModel):
     """Learning-rate decay per epoch (off by default); see ``trainer.schedules``."""
 
-    name: Literal["none", "inverse_time", "fixed_interval"] = "none"
+    name: DecayName = "none"
     decay_rate: float = Field(default=1.0, ge=0)
     time_interval: Int = Field(default=1000, ge=1)
 

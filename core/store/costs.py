@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from service.store.base import ID, StoreBase
+from core.store.base import ID, StoreBase
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,6 @@ def _points(members: Iterable[bytes]) -> list[tuple[int, float]]:
 class Costs(StoreBase):
     """Progress (``epoch``, ``updated_at``) and the cost points the worker appends and clients page."""
 
-    def set_progress(self, job_id: str, epoch: int) -> None:
-        """Epochs completed so far (also a heartbeat: ``updated_at``)."""
-        self.redis.hset(self.job_key(job_id), mapping={"epoch": epoch, "updated_at": repr(time.time())})
-
     def append_costs(
         self, job_id: str, points: Iterable[tuple[int, float]], epoch: int | None = None
     ) -> None:
@@ -43,19 +39,19 @@ class Costs(StoreBase):
 
         A point replaces any earlier point at the same epoch, so a resumed job never duplicates one.
         """
-        key = self.job_key(job_id, "costs")
+        key = self.keys.costs(job_id)
         with self.redis.pipeline(transaction=False) as pipe:
             for point_epoch, cost in points:
                 pipe.zremrangebyscore(key, point_epoch, point_epoch)
                 pipe.zadd(key, {f"{int(point_epoch)}:{float(cost)!r}": int(point_epoch)})
             pipe.expire(key, self.ttl)
             if epoch is not None:
-                pipe.hset(self.job_key(job_id), mapping={"epoch": epoch, "updated_at": repr(time.time())})
+                pipe.hset(self.keys.job(job_id), mapping={"epoch": epoch, "updated_at": repr(time.time())})
             pipe.execute()
 
     def drop_costs_after(self, job_id: str, epoch: int) -> None:
         """Remove points after ``epoch``: a job resumed from a checkpoint at ``epoch`` records them again."""
-        self.redis.zremrangebyscore(self.job_key(job_id, "costs"), f"({epoch}", "+inf")
+        self.redis.zremrangebyscore(self.keys.costs(job_id), f"({epoch}", "+inf")
 
     def costs_since(self, job_id: str, since: int = 0, limit: int | None = None) -> list[tuple[int, float]]:
         """Points with epoch > ``since``, oldest first, at most ``limit`` of them."""
@@ -68,7 +64,7 @@ class Costs(StoreBase):
             return None
         key, low, high, start, num = self._costs_range(job_id, since, limit)
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(self.job_key(job_id), ["owner", "status", "epoch", "epochs"])
+            pipe.hmget(self.keys.job(job_id), ["owner", "status", "epoch", "epochs"])
             pipe.zrangebyscore(key, low, high, start=start, num=num)
             (owner, job_status, epoch, epochs), members = pipe.execute()
         if job_status is None:
@@ -78,4 +74,4 @@ class Costs(StoreBase):
     def _costs_range(
         self, job_id: str, since: int, limit: int | None
     ) -> tuple[str, str, str, int | None, int | None]:
-        return self.job_key(job_id, "costs"), f"({since}", "+inf", 0 if limit is not None else None, limit
+        return self.keys.costs(job_id), f"({since}", "+inf", 0 if limit is not None else None, limit

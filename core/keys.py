@@ -1,0 +1,178 @@
+"""Every Redis key descent writes, named in one place.
+
+A :class:`Keys` builds each key from the prefix (``descent`` by default; ``P`` below). The store, the Lua
+scripts (which get their keys as ``KEYS`` from here) and the documentation all use these methods:
+:data:`LAYOUT` describes each key, and ``docs/redis-layout.md`` carries the table :func:`layout_table`
+renders (a test keeps the two equal). RQ's own keys (``rq:…``) are RQ's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.statuses import STATUSES
+
+DEFAULT_PREFIX = "descent"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The key names under one prefix."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    def job(self, job_id: str) -> str:
+        """``P:job:{id}``: the job's record (a hash)."""
+        return f"{self.prefix}:job:{job_id}"
+
+    def costs(self, job_id: str) -> str:
+        """``P:job:{id}:costs``: the cost points (a sorted set scored by epoch)."""
+        return f"{self.job(job_id)}:costs"
+
+    def model(self, job_id: str) -> str:
+        """``P:job:{id}:model``: the trained parameters (``.npz``)."""
+        return f"{self.job(job_id)}:model"
+
+    def checkpoint(self, job_id: str) -> str:
+        """``P:job:{id}:checkpoint``: the latest trainer state (``.npz``)."""
+        return f"{self.job(job_id)}:checkpoint"
+
+    def cancel(self, job_id: str) -> str:
+        """``P:job:{id}:cancel``: present once a cancel was asked for."""
+        return f"{self.job(job_id)}:cancel"
+
+    def job_parts(self, job_id: str) -> list[str]:
+        """The job's record and every key that expires with it."""
+        return [
+            self.job(job_id),
+            self.costs(job_id),
+            self.model(job_id),
+            self.checkpoint(job_id),
+            self.cancel(job_id),
+        ]
+
+    def owner_jobs(self, owner: str, status: str | None = None) -> str:
+        """``P:owner:{owner}:jobs`` (every job of the owner) or ``…:jobs:{status}`` (one status's)."""
+        return f"{self.prefix}:owner:{owner}:jobs" + (f":{status}" if status else "")
+
+    def status_indexes(self, owner: str) -> list[str]:
+        """The owner's index of each status, in the order of ``core.statuses.STATUSES``."""
+        return [self.owner_jobs(owner, status) for status in STATUSES]
+
+    def dataset(self, dataset_id: str) -> str:
+        """``P:dataset:{id}``: an uploaded dataset's metadata (a hash)."""
+        return f"{self.prefix}:dataset:{dataset_id}"
+
+    def dataset_data(self, dataset_id: str) -> str:
+        """``P:dataset:{id}:data``: its arrays (``.npz``)."""
+        return f"{self.dataset(dataset_id)}:data"
+
+    def owner_datasets(self, owner: str) -> str:
+        """``P:owner:{owner}:datasets``: the owner's dataset ids."""
+        return f"{self.prefix}:owner:{owner}:datasets"
+
+    def idempotency(self, owner: str, key_digest: str) -> str:
+        """``P:owner:{owner}:idempotency:{sha256}``: what an Idempotency-Key's first request made."""
+        return f"{self.prefix}:owner:{owner}:idempotency:{key_digest}"
+
+    def submissions(self, owner: str, minute: int | str) -> str:
+        """``P:owner:{owner}:submissions:{minute}``: the owner's submissions counted in that minute."""
+        return f"{self.prefix}:owner:{owner}:submissions:{minute}"
+
+    def sweep_lock(self, queue_name: str) -> str:
+        """``P:sweep-lock:{queue}``: held for a moment by the worker looking for the queue's lost jobs."""
+        return f"{self.prefix}:sweep-lock:{queue_name}"
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """One row of the layout: the key's pattern, its Redis type, what it holds and its TTL."""
+
+    pattern: str
+    type: str
+    holds: str
+    ttl: str
+
+
+_P = Keys("P")
+LAYOUT: tuple[KeyInfo, ...] = (
+    KeyInfo(
+        _P.job("{job_id}"),
+        "hash",
+        "`id`, `owner`, `status` (`queued`, `running`, `succeeded`, `failed`, `canceled`), `spec` (the "
+        "`TrainingSpec` as JSON), `epoch` (epochs completed), `epochs`, `created_at`, `started_at`, "
+        "`finished_at`, `updated_at` (unix seconds), `result` (JSON: `accuracy`, `validation_accuracy`, "
+        "`final_cost`, `seconds`, …), `error` (a reason a user understands); written by the worker: `run` "
+        "(the id of the run that owns the job), `rq_job` (the RQ job that runs it), `timeout_seconds` (the "
+        "job's time limit), `run_seconds` (training seconds up to the latest checkpoint, across attempts), "
+        "`workers_lost` (how many times its worker was lost)",
+        "none while queued or running; the result TTL once finished",
+    ),
+    KeyInfo(
+        _P.costs("{job_id}"),
+        "sorted set",
+        'one member `"{epoch}:{repr(cost)}"` per cost point, score = epoch: `?since=N` is one '
+        "`ZRANGEBYSCORE (N +inf`; a point replaces any earlier one at its epoch",
+        "the result TTL, refreshed on every append",
+    ),
+    KeyInfo(
+        _P.model("{job_id}"), "string", "`.npz` of `W1, b1, … WL, bL` (the course's shapes)", "the result TTL"
+    ),
+    KeyInfo(
+        _P.checkpoint("{job_id}"),
+        "string",
+        "`trainer.Checkpoint.to_bytes()` (`.npz`): the latest state of a running job, to resume it",
+        "the result TTL, refreshed on every save",
+    ),
+    KeyInfo(
+        _P.cancel("{job_id}"), "string", '`"1"` once `DELETE /jobs/{job_id}` was called', "the result TTL"
+    ),
+    KeyInfo(
+        _P.owner_jobs("{owner}"),
+        "sorted set",
+        "the owner's job ids, score = `created_at` (`GET /jobs` reads it newest first)",
+        "none",
+    ),
+    KeyInfo(_P.owner_jobs("{owner}", "{status}"), "sorted set", "the same ids, one set per status", "none"),
+    KeyInfo(
+        _P.dataset("{dataset_id}"),
+        "hash",
+        "`id`, `owner`, `created_at`, `filename`, `format` (`csv`, `npy`, `npz`), `n_features`, "
+        "`n_examples`, `summary` (JSON: class counts, per-feature statistics)",
+        "none",
+    ),
+    KeyInfo(
+        _P.dataset_data("{dataset_id}"),
+        "string",
+        "`.npz` of `X` (features × examples, float64) and `Y` (1 × examples)",
+        "none",
+    ),
+    KeyInfo(
+        _P.owner_datasets("{owner}"), "sorted set", "the owner's dataset ids, score = `created_at`", "none"
+    ),
+    KeyInfo(
+        _P.idempotency("{owner}", "{key_digest}"),
+        "string",
+        'JSON `{"fingerprint", "job_id"}` of an `Idempotency-Key` of `POST /jobs`',
+        "60 s while the first request is in flight, then `idempotency_ttl_seconds`",
+    ),
+    KeyInfo(
+        _P.submissions("{owner}", "{minute}"),
+        "string",
+        "the owner's job submissions counted in that unix minute (`INCR`: the rate limit)",
+        "120 s",
+    ),
+    KeyInfo(
+        _P.sweep_lock("{queue_name}"),
+        "string",
+        "held (`SET NX`) by the one worker running RQ's abandoned-job handling for the queue right now",
+        "10 s, deleted when done",
+    ),
+)
+
+
+def layout_table() -> str:
+    """:data:`LAYOUT` as the Markdown table of ``docs/redis-layout.md``."""
+    rows = ["| key | type | holds | TTL |", "|---|---|---|---|"]
+    rows += [f"| `{k.pattern}` | {k.type} | {k.holds} | {k.ttl} |" for k in LAYOUT]
+    return "\n".join(rows)

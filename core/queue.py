@@ -1,0 +1,126 @@
+"""How work reaches a worker, and how it comes back: the one module that enqueues.
+
+descent's job record (``core.store``) is the truth for a job's status; RQ carries the work. Every RQ job
+runs ``worker.tasks.run_job(job_id)`` (JSON arguments, never pickle) with:
+
+* ``retry=Retry(attempts left, enqueue_at_front=True)``: when a worker is lost, RQ's abandoned-job
+  handling (``StartedJobRegistry.cleanup``, run by the workers, see ``worker.runner``) enqueues the job
+  again at the front, and it resumes from its checkpoint;
+* ``on_failure=``:func:`on_failure`, which RQ calls for an abandoned job before it retries or fails it:
+  it brings the job record along (``queued`` again, or ``failed: worker lost N times; last seen at …``);
+* ``job_timeout=-1``: the time limit is descent's own, derived from the job's size (``worker.timeouts``)
+  and enforced between steps, so a step is never cut in half.
+
+:meth:`JobQueue.submit` writes the record and its RQ job in one MULTI/EXEC, as :meth:`JobQueue.hand_back`
+does the status change and the new RQ job: Redis applies each pair whole or not at all, so no job is ever
+queued with nothing to run it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from types import TracebackType
+
+from redis import Redis
+from rq import Callback, Queue, Retry
+from rq.exceptions import AbandonedJobError, InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from core.config import Settings, get_settings
+from core.spec import TrainingSpec
+from core.statuses import FAILED, QUEUED, RUNNING
+from core.store import JobRecord, JobStore
+
+RUN_JOB = "worker.tasks.run_job"
+ON_FAILURE = "core.queue.on_failure"
+
+log = logging.getLogger(__name__)
+
+
+def rq_queue(connection: Redis, settings: Settings) -> Queue:
+    """The RQ queue the workers listen on; job arguments are JSON, never pickle."""
+    return Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
+
+
+class JobQueue:
+    """Submits jobs, hands them back and withdraws them, keeping the record and RQ in step."""
+
+    def __init__(self, store: JobStore, queue: Queue, settings: Settings) -> None:
+        self.store, self.queue, self.settings = store, queue, settings
+
+    def submit(self, spec: TrainingSpec, owner: str) -> JobRecord:
+        """Store a new ``queued`` job and its RQ job (the job's own id) together."""
+        with self.store.redis.pipeline() as pipe:
+            pipe.multi()
+            record = self.store.create_job(spec, owner=owner, pipe=pipe)
+            self._enqueue(record.id, record.id, pipe, at_front=False, attempts_used=0)
+            pipe.execute()
+        return record
+
+    def hand_back(self, job_id: str, run: str) -> None:
+        """running → queued and a new RQ job at the front of the queue, which resumes the job from its
+        last checkpoint; used when a worker shuts down mid-job. If ``run`` no longer owns the job, the
+        status stays and the new RQ job finds nothing to do."""
+        rq_job = f"{job_id}-{uuid.uuid4().hex[:8]}"
+        lost = self.store.workers_lost(job_id)
+        with self.store.redis.pipeline() as pipe:
+            pipe.multi()
+            self.store.transition(job_id, QUEUED, [RUNNING], owned_by=run, pipe=pipe, rq_job=rq_job, run="")
+            self._enqueue(job_id, rq_job, pipe, at_front=True, attempts_used=lost)
+            pipe.execute()
+
+    def withdraw(self, job_id: str) -> None:
+        """Take a canceled job's pending RQ job off the queue, so no worker picks it up."""
+        rq_job = self.store.redis.hget(self.store.keys.job(job_id), "rq_job")
+        rq_job_id = rq_job.decode() if rq_job else job_id
+        with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
+            Job.fetch(rq_job_id, connection=self.queue.connection, serializer=self.queue.serializer).cancel()
+        self.queue.remove(rq_job_id)
+
+    def _enqueue(self, job_id: str, rq_job: str, pipe, *, at_front: bool, attempts_used: int) -> None:
+        retries = self.settings.max_attempts - 1 - attempts_used
+        self.queue.enqueue(
+            RUN_JOB,
+            job_id,
+            job_id=rq_job,
+            at_front=at_front,
+            retry=Retry(max=retries, enqueue_at_front=True) if retries > 0 else None,
+            on_failure=Callback(ON_FAILURE),
+            result_ttl=self.settings.result_ttl_seconds,
+            failure_ttl=self.settings.result_ttl_seconds,
+            job_timeout=-1,
+            description=f"descent job {job_id}",
+            pipeline=pipe,
+        )
+
+
+def on_failure(
+    job: Job, connection: Redis, exc_type: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    """RQ's failure callback, for a run that ended without writing its job's end.
+
+    RQ calls it for an abandoned job (its worker stopped beating for ``heartbeat_seconds``: the lost
+    worker is counted) and for a job function that raised (a Redis outage at the wrong moment). If RQ
+    retries the job, the record goes back to ``queued`` and the job resumes from its checkpoint; with no
+    retry left it fails, saying why: ``worker lost N times; last seen at …``.
+    """
+    store = JobStore(connection, get_settings())
+    job_id = job.args[0]
+    record = store.get_job(job_id)
+    if record is None or record.status != RUNNING:
+        return
+    if issubclass(exc_type, AbandonedJobError):
+        lost = store.count_lost_worker(job_id)
+        seen = job.last_heartbeat.isoformat(timespec="seconds") if job.last_heartbeat else "an unknown time"
+        reason = f"worker lost {lost} {'time' if lost == 1 else 'times'}; last seen at {seen}"
+    else:
+        reason = f"the worker failed: {exc_type.__name__}: {value}"
+    if job.retries_left:
+        store.transition(job_id, QUEUED, [RUNNING], run="")
+        log.warning("job %s: %s; queued again", job_id, reason)
+    else:
+        store.transition(job_id, FAILED, [RUNNING], error=reason)
+        log.warning("job %s: %s; failed", job_id, reason)

@@ -1,0 +1,33 @@
+"""Jobs, their costs, models and checkpoints, and uploaded datasets in Redis; key names in ``core.keys``.
+
+Nothing is pickled: specs and results are JSON, arrays are npz read with ``np.load(allow_pickle=False)``.
+Status changes go through one Lua script (:meth:`Jobs.transition`), so a change is atomic and only
+allowed from the expected statuses (a canceled job never becomes running).
+
+What a worker does with a job, through this class only (``worker.tasks``):
+
+1. ``start_run(job_id, run, rq_job)``: queued → running as a fresh run id; False: skip the job.
+2. ``get_spec(job_id)``; the data through ``core.data.training_data``; train.
+3. While training: ``append_costs(job_id, points, epoch=...)`` in batches; ``run_of(job_id)`` tells
+   whether a cancel was asked for and whether the run still owns the job; ``save_run_state`` every few
+   seconds so the job can resume; a run resumed at epoch E calls ``drop_costs_after(job_id, E)`` first.
+4. At the end exactly one of ``succeed``, ``mark_canceled`` or ``fail``, each guarded by the run id (a
+   run that lost the job writes nothing), or a hand-back (``core.queue.JobQueue.hand_back``).
+
+The parts, one module each: ``base`` (client, keys, npz), ``jobs`` (records and status changes),
+``costs``, ``artifacts`` (model, checkpoint), ``datasets`` and ``submissions`` (idempotency keys, rate
+counters).
+"""
+
+from core.store.artifacts import Artifacts
+from core.store.base import PUBLIC_OWNER, connect, npz_to_arrays
+from core.store.costs import Costs
+from core.store.datasets import DatasetRecord, Datasets
+from core.store.jobs import JobRecord, Jobs
+from core.store.submissions import Submissions
+
+__all__ = ["PUBLIC_OWNER", "DatasetRecord", "JobRecord", "JobStore", "connect", "npz_to_arrays"]
+
+
+class JobStore(Jobs, Costs, Artifacts, Datasets, Submissions):
+    """Jobs, their costs, models, checkpoints and cancel flags, and uploaded datasets, in Redis."""

@@ -1,0 +1,245 @@
+"""Job records: create, read and list them, and change their status atomically."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from redis.client import Pipeline
+
+from core.spec import TrainingSpec
+from core.statuses import CANCELED, FAILED, FINISHED, QUEUED, RUNNING, STATUSES, SUCCEEDED
+from core.store.base import ID, PUBLIC_OWNER, StoreBase, arrays_to_npz, number, text
+
+# KEYS: the job's keys (``Keys.job_parts``: hash first), then the owner's status indexes (``STATUSES``
+# order). ARGV: new status, allowed old statuses (comma-separated), TTL seconds (0: keep while active),
+# the run that must own the job ('' for any), the statuses (comma-separated), then field/value pairs.
+# Returns the old status (false for an unknown job) and 1 if the change was made, else 0.
+_TRANSITION = """
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return false end
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], 'run') ~= ARGV[4] then return {cur, 0} end
+local allowed = false
+for s in string.gmatch(ARGV[2], '[^,]+') do
+  if s == cur then allowed = true end
+end
+if not allowed then return {cur, 0} end
+local info = redis.call('HMGET', KEYS[1], 'id', 'created_at')
+redis.call('HSET', KEYS[1], 'status', ARGV[1], unpack(ARGV, 6))
+local i = 0
+for s in string.gmatch(ARGV[5], '[^,]+') do
+  i = i + 1
+  if s == cur then redis.call('ZREM', KEYS[5 + i], info[1]) end
+  if s == ARGV[1] then redis.call('ZADD', KEYS[5 + i], info[2], info[1]) end
+end
+local ttl = tonumber(ARGV[3])
+for j = 1, 5 do
+  if ttl > 0 then redis.call('EXPIRE', KEYS[j], ttl) elseif j == 1 then redis.call('PERSIST', KEYS[j]) end
+end
+return {cur, 1}
+"""
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job as stored; times are unix seconds."""
+
+    id: str
+    owner: str
+    status: str
+    spec: dict[str, Any]
+    epoch: int
+    epochs: int
+    created_at: float
+    updated_at: float
+    started_at: float | None
+    finished_at: float | None
+    result: dict[str, Any] | None
+    error: str | None
+    cancel_requested: bool
+    timeout_seconds: float | None = None
+    workers_lost: int | None = None
+
+
+def _record(raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
+    if not raw or b"status" not in raw:
+        return None
+    result = text(raw, "result")
+    workers_lost = text(raw, "workers_lost")
+    return JobRecord(
+        id=text(raw, "id") or "",
+        owner=text(raw, "owner") or PUBLIC_OWNER,
+        status=text(raw, "status") or QUEUED,
+        spec=json.loads(text(raw, "spec") or "{}"),
+        epoch=int(text(raw, "epoch") or 0),
+        epochs=int(text(raw, "epochs") or 0),
+        created_at=number(raw, "created_at") or 0.0,
+        updated_at=number(raw, "updated_at") or 0.0,
+        started_at=number(raw, "started_at"),
+        finished_at=number(raw, "finished_at"),
+        result=None if result is None else json.loads(result),
+        error=text(raw, "error"),
+        cancel_requested=cancel,
+        timeout_seconds=number(raw, "timeout_seconds"),
+        workers_lost=None if workers_lost is None else int(workers_lost),
+    )
+
+
+class Jobs(StoreBase):
+    """``P:job:{id}``, its cancel flag and the owner's job indexes."""
+
+    def create_job(
+        self, spec: TrainingSpec, owner: str = PUBLIC_OWNER, pipe: Pipeline | None = None
+    ) -> JobRecord:
+        """Store a new queued job (in ``pipe`` when given, which the caller executes) and return it."""
+        job_id = uuid.uuid4().hex
+        now = time.time()
+        fields = {
+            "id": job_id,
+            "owner": owner,
+            "status": QUEUED,
+            "spec": spec.model_dump_json(),
+            "epoch": 0,
+            "epochs": spec.epochs,
+            "created_at": repr(now),
+            "updated_at": repr(now),
+        }
+        with self.redis.pipeline() as own:
+            target = own if pipe is None else pipe
+            target.hset(self.keys.job(job_id), mapping=fields)
+            target.zadd(self.keys.owner_jobs(owner), {job_id: now})
+            target.zadd(self.keys.owner_jobs(owner, QUEUED), {job_id: now})
+            if pipe is None:
+                own.execute()
+        raw = {k.encode(): str(v).encode() for k, v in fields.items()}
+        record = _record(raw, cancel=False)
+        assert record is not None
+        return record
+
+    def get_job(self, job_id: str, owner: str | None = None) -> JobRecord | None:
+        """The job, or None if unknown, expired, or (``owner`` given) someone else's."""
+        if not ID.fullmatch(job_id):
+            return None
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.job(job_id))
+            pipe.exists(self.keys.cancel(job_id))
+            raw, cancel = pipe.execute()
+        record = _record(raw, bool(cancel))
+        if record is None or (owner is not None and record.owner != owner):
+            return None
+        return record
+
+    def list_jobs(
+        self, owner: str = PUBLIC_OWNER, status: str | None = None, offset: int = 0, limit: int = 20
+    ) -> tuple[list[JobRecord], int]:
+        """One page of the owner's jobs, newest first, and the total count (optionally of one status)."""
+        index = self.keys.owner_jobs(owner, status)
+        for _ in range(3):  # a page that met expired jobs is re-read once they are dropped from the index
+            ids = [i.decode() for i in self.redis.zrevrange(index, offset, offset + limit - 1)]
+            with self.redis.pipeline(transaction=False) as pipe:
+                for job_id in ids:
+                    pipe.hgetall(self.keys.job(job_id))
+                    pipe.exists(self.keys.cancel(job_id))
+                replies = pipe.execute()
+            records = [_record(raw, bool(c)) for raw, c in zip(replies[::2], replies[1::2], strict=True)]
+            gone = [job_id for job_id, r in zip(ids, records, strict=True) if r is None]
+            if not gone:
+                break
+            with self.redis.pipeline(transaction=False) as pipe:
+                for key in [self.keys.owner_jobs(owner), *self.keys.status_indexes(owner)]:
+                    pipe.zrem(key, *gone)
+                pipe.execute()
+        return [r for r in records if r is not None], int(self.redis.zcard(index))
+
+    def get_spec(self, job_id: str) -> TrainingSpec:
+        """The job's spec as the shared model (KeyError if the job is unknown)."""
+        raw = self.redis.hget(self.keys.job(job_id), "spec")
+        if raw is None:
+            raise KeyError(job_id)
+        return TrainingSpec.model_validate_json(raw)
+
+    def transition(
+        self,
+        job_id: str,
+        to: str,
+        allowed_from: Iterable[str],
+        *,
+        owned_by: str = "",
+        pipe: Pipeline | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Set status ``to`` (plus ``fields``) if the job's status is one of ``allowed_from`` and
+        (``owned_by`` given) the job is that run's; atomic. In ``pipe`` (a MULTI the caller executes) it
+        returns True and the change happens, or not, when the pipeline runs.
+
+        Stamps ``updated_at``, ``started_at`` on running and ``finished_at`` on a finished status, moves
+        the job between the status indexes, and gives a finished job's keys the result TTL.
+        """
+        owner = self.redis.hget(self.keys.job(job_id), "owner")
+        if owner is None:
+            return False
+        now = repr(time.time())
+        fields["updated_at"] = now
+        if to == RUNNING:
+            fields["started_at"] = now
+        if to in FINISHED:
+            fields["finished_at"] = now
+        pairs = [str(v) for kv in fields.items() for v in kv]
+        keys = self.keys.job_parts(job_id) + self.keys.status_indexes(owner.decode())
+        ttl = self.ttl if to in FINISHED else 0
+        args = [to, ",".join(allowed_from), ttl, owned_by, ",".join(STATUSES), *pairs]
+        script = self.redis.register_script(_TRANSITION)
+        if pipe is not None:
+            script(keys=keys, args=args, client=pipe)
+            return True
+        reply = script(keys=keys, args=args)
+        return bool(reply) and int(reply[1]) == 1
+
+    def start_run(self, job_id: str, run: str, rq_job: str) -> bool:
+        """queued → running as run ``run`` (a fresh id per attempt) of RQ job ``rq_job``; False if the job
+        is not queued (canceled before it started, or unknown)."""
+        return self.transition(job_id, RUNNING, [QUEUED], run=run, rq_job=rq_job)
+
+    def run_of(self, job_id: str) -> tuple[str | None, bool]:
+        """The run that owns the job (None if none does) and whether a cancel was asked for."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self.keys.job(job_id), "run")
+            pipe.exists(self.keys.cancel(job_id))
+            run, cancel = pipe.execute()
+        return (None if not run else run.decode()), bool(cancel)
+
+    def succeed(
+        self, job_id: str, result: Mapping[str, Any], parameters: Mapping[str, np.ndarray], run: str = ""
+    ) -> bool:
+        """Store the model, then running → succeeded with ``result`` (JSON)."""
+        self.redis.set(self.keys.model(job_id), arrays_to_npz(parameters), ex=self.ttl)
+        return self.transition(job_id, SUCCEEDED, [RUNNING], owned_by=run, result=json.dumps(dict(result)))
+
+    def fail(self, job_id: str, error: str, run: str = "") -> bool:
+        """queued/running → failed with a reason a user understands."""
+        return self.transition(job_id, FAILED, [QUEUED, RUNNING], owned_by=run, error=error)
+
+    def mark_canceled(self, job_id: str, run: str = "") -> bool:
+        """queued/running → canceled (the costs so far are kept)."""
+        return self.transition(job_id, CANCELED, [QUEUED, RUNNING], owned_by=run)
+
+    def request_cancel(self, job_id: str) -> None:
+        """Raise the cancel flag a running job's worker polls."""
+        self.redis.set(self.keys.cancel(job_id), b"1", ex=self.ttl)
+
+    def set_time_limit(self, job_id: str, seconds: float) -> None:
+        """Note the job's wall-clock limit (``timeout_seconds``), derived by the worker from its size."""
+        self.redis.hset(self.keys.job(job_id), "timeout_seconds", repr(seconds))
+
+    def count_lost_worker(self, job_id: str) -> int:
+        """One more lost worker for the job; how many so far."""
+        return int(self.redis.hincrby(self.keys.job(job_id), "workers_lost", 1))
+
+    def workers_lost(self, job_id: str) -> int:
+        """How many times the job's worker was lost."""
+        return int(self.redis.hget(self.keys.job(job_id), "workers_lost") or 0)
