@@ -43,6 +43,20 @@ class Settings(BaseSettings):
         default=50 * 1024 * 1024, ge=1, description="Cap on an uploaded dataset file (413 over it)."
     )
 
+    max_experiment_members: int = Field(
+        default=256, ge=1, description="Cap on the members of one experiment (POST /experiments)."
+    )
+    max_experiment_epoch_examples: int = Field(
+        default=1_000_000_000,
+        ge=1,
+        description="Cap on an experiment's total work: the sum over its members of epochs × examples.",
+    )
+    max_stack_members: int = Field(
+        default=64,
+        ge=1,
+        description="Members a worker trains as one stack at most; a larger group is split across workers.",
+    )
+
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         validation_alias=AliasChoices("API_KEYS", "DESCENT_API_KEYS"),

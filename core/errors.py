@@ -12,3 +12,12 @@ class SpecRejected(ValueError):
         super().__init__(msg)
         self.loc = tuple(loc)
         self.msg = msg
+
+
+class InvalidMembers(ValueError):
+    """Members of an experiment that are not valid specs: ``errors`` as pydantic gives them, each ``loc``
+    starting with ``("members", index)``."""
+
+    def __init__(self, errors: Sequence[dict]) -> None:
+        super().__init__(f"{len(errors)} errors in the experiment's members")
+        self.errors = list(errors)

@@ -79,6 +79,22 @@ class Keys:
         """``P:owner:{owner}:submissions:{minute}``: the owner's submissions counted in that minute."""
         return f"{self.prefix}:owner:{owner}:submissions:{minute}"
 
+    def experiment(self, experiment_id: str) -> str:
+        """``P:experiment:{id}``: an experiment's record (a hash)."""
+        return f"{self.prefix}:experiment:{experiment_id}"
+
+    def owner_experiments(self, owner: str) -> str:
+        """``P:owner:{owner}:experiments``: the owner's experiment ids."""
+        return f"{self.prefix}:owner:{owner}:experiments"
+
+    def stack(self, stack_id: str) -> str:
+        """``P:stack:{id}``: a stack of member jobs trained as one computation (a hash)."""
+        return f"{self.prefix}:stack:{stack_id}"
+
+    def stack_checkpoint(self, stack_id: str) -> str:
+        """``P:stack:{id}:checkpoint``: the stack's latest trainer state (``.npz``)."""
+        return f"{self.stack(stack_id)}:checkpoint"
+
     def sweep_lock(self, queue_name: str) -> str:
         """``P:sweep-lock:{queue}``: held for a moment by the worker looking for the queue's lost jobs."""
         return f"{self.prefix}:sweep-lock:{queue_name}"
@@ -161,6 +177,31 @@ LAYOUT: tuple[KeyInfo, ...] = (
         "string",
         "the owner's job submissions counted in that unix minute (`INCR`: the rate limit)",
         "120 s",
+    ),
+    KeyInfo(
+        _P.experiment("{experiment_id}"),
+        "hash",
+        "`id`, `owner`, `name`, `created_at`, `request` (the body as JSON), `members` (JSON: each member's "
+        "`job_id`, `label` and the values it varies)",
+        "none until every member finished; then the result TTL",
+    ),
+    KeyInfo(
+        _P.owner_experiments("{owner}"),
+        "sorted set",
+        "the owner's experiment ids, score = `created_at`",
+        "none",
+    ),
+    KeyInfo(
+        _P.stack("{stack_id}"),
+        "hash",
+        "`id`, `experiment_id`, `members` (JSON list of job ids, in stack order), `rq_job`, `run_seconds`",
+        "none until the stack finished; then the result TTL",
+    ),
+    KeyInfo(
+        _P.stack_checkpoint("{stack_id}"),
+        "string",
+        "`trainer.StackCheckpoint` bytes (`.npz`): every member's state, to resume the stack",
+        "the result TTL, refreshed on every save",
     ),
     KeyInfo(
         _P.sweep_lock("{queue_name}"),

@@ -1,6 +1,8 @@
 """Cost-history plots with matplotlib, as SVG or PNG bytes (a bare ``Figure``: no pyplot, no display).
 
-One line per run, cost against epoch, as the course compares gd, momentum and Adam.
+One line per run, cost against epoch, as the course compares gd, momentum and Adam. Curves that coincide
+(gd and momentum at the course's learning rate) still show: each line has its own marker, placed at
+staggered points, and the line style changes with every ten colours.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from matplotlib.figure import Figure
 
 PlotFormat = Literal["svg", "png"]
 MEDIA_TYPES: dict[str, str] = {"svg": "image/svg+xml", "png": "image/png"}
+LINE_STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "x", "P", "*")
 
 
 def cost_plot(
@@ -25,10 +29,15 @@ def cost_plot(
     """Draw each ``label -> [(epoch, cost), ...]`` as a line and return the image bytes in ``fmt``."""
     figure = Figure(figsize=(7, 4.2), layout="constrained")
     axes = figure.add_subplot()
-    for label, points in series.items():
+    for index, (label, points) in enumerate(series.items()):
         epochs = [epoch for epoch, _ in points]
         costs = [cost for _, cost in points]
-        axes.plot(epochs, costs, label=label, linewidth=1.4)
+        style = LINE_STYLES[index // 10 % len(LINE_STYLES)]  # matplotlib cycles ten colours
+        marker = MARKERS[index % len(MARKERS)]
+        every = max(1, len(points) // 12)
+        axes.plot(
+            epochs, costs, style, label=label, linewidth=1.4, marker=marker, markevery=(index % every, every)
+        )
     axes.set_xlabel("epoch")
     axes.set_ylabel("cost (mean binary cross-entropy)")
     axes.set_title(title)

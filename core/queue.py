@@ -11,6 +11,10 @@ runs ``worker.tasks.run_job(job_id)`` (JSON arguments, never pickle) with:
 * ``job_timeout=-1``: the time limit is descent's own, derived from the job's size (``worker.timeouts``)
   and enforced between steps, so a step is never cut in half.
 
+An experiment's members are ordinary job records; members that can train as one computation (the same
+data and ``trainer.stack_key``) share one RQ job, ``worker.stacks.run_stack(stack_id)``, at most
+``max_stack_members`` to a stack so that large groups spread across workers.
+
 :meth:`JobQueue.submit` writes the record and its RQ job in one MULTI/EXEC, as :meth:`JobQueue.hand_back`
 does the status change and the new RQ job: Redis applies each pair whole or not at all, so no job is ever
 queued with nothing to run it.
@@ -21,23 +25,40 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from rq import Callback, Queue, Retry
 from rq.exceptions import AbandonedJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from trainer.stacking import StackKey, stack_key
 
 from core.config import Settings, get_settings
+from core.experiments.members import Member
 from core.spec import TrainingSpec
 from core.statuses import FAILED, QUEUED, RUNNING
-from core.store import JobRecord, JobStore
+from core.store import ExperimentRecord, JobRecord, JobStore, MemberRef
 
 RUN_JOB = "worker.tasks.run_job"
+RUN_STACK = "worker.stacks.run_stack"
 ON_FAILURE = "core.queue.on_failure"
 
 log = logging.getLogger(__name__)
+
+
+def stack_groups(members: Sequence[Member], max_stack: int) -> list[list[int]]:
+    """Member indexes grouped into stacks: members on the same data with the same ``trainer.stack_key``
+    (layers, mini-batches, epochs, recording, shuffle seed, validation split), in member order, at most
+    ``max_stack`` to a stack."""
+    groups: dict[tuple[str, StackKey], list[int]] = {}
+    for index, member in enumerate(members):
+        key = (member.spec.dataset.model_dump_json(), stack_key(member.spec.to_train_config()))
+        groups.setdefault(key, []).append(index)
+    return [group[i : i + max_stack] for group in groups.values() for i in range(0, len(group), max_stack)]
 
 
 def rq_queue(connection: Redis, settings: Settings) -> Queue:
@@ -56,9 +77,56 @@ class JobQueue:
         with self.store.redis.pipeline() as pipe:
             pipe.multi()
             record = self.store.create_job(spec, owner=owner, pipe=pipe)
-            self._enqueue(record.id, record.id, pipe, at_front=False, attempts_used=0)
+            self._enqueue(RUN_JOB, record.id, record.id, pipe, at_front=False, attempts_used=0)
             pipe.execute()
         return record
+
+    def submit_experiment(
+        self, name: str, request: dict[str, Any], members: Sequence[Member], owner: str
+    ) -> tuple[ExperimentRecord, list[JobRecord]]:
+        """Store the experiment, its member jobs (``queued``) and their stacks, each stack with its RQ job,
+        in one MULTI; the records in member order."""
+        job_ids = [uuid.uuid4().hex for _ in members]
+        refs = [MemberRef(job_id, m.label, m.params) for job_id, m in zip(job_ids, members, strict=True)]
+        stacks = [
+            (uuid.uuid4().hex, group) for group in stack_groups(members, self.settings.max_stack_members)
+        ]
+        stack_of = {member: stack_id for stack_id, group in stacks for member in group}
+        with self.store.redis.pipeline() as pipe:
+            pipe.multi()
+            experiment = self.store.create_experiment(name, request, refs, owner, pipe)
+            records = [
+                self.store.create_job(
+                    member.spec,
+                    owner,
+                    pipe,
+                    job_id=job_id,
+                    experiment_id=experiment.id,
+                    label=member.label,
+                    stack=stack_of[index],
+                    rq_job=stack_of[index],
+                )
+                for index, (job_id, member) in enumerate(zip(job_ids, members, strict=True))
+            ]
+            for stack_id, group in stacks:
+                self.store.create_stack(stack_id, experiment.id, [job_ids[i] for i in group], pipe)
+                self._enqueue(RUN_STACK, stack_id, stack_id, pipe, at_front=False, attempts_used=0)
+            pipe.execute()
+        return experiment, records
+
+    def hand_back_stack(self, stack_id: str, run: str, members: Sequence[str]) -> None:
+        """Every running member of the stack → queued, and a new RQ job for the stack at the front of the
+        queue (one MULTI); members no longer ``run``'s keep their status."""
+        rq_job = f"{stack_id}-{uuid.uuid4().hex[:8]}"
+        lost = max((self.store.workers_lost(job_id) for job_id in members), default=0)
+        with self.store.redis.pipeline() as pipe:
+            pipe.multi()
+            for job_id in members:
+                self.store.transition(
+                    job_id, QUEUED, [RUNNING], owned_by=run, pipe=pipe, rq_job=rq_job, run=""
+                )
+            self._enqueue(RUN_STACK, stack_id, rq_job, pipe, at_front=True, attempts_used=lost)
+            pipe.execute()
 
     def hand_back(self, job_id: str, run: str) -> None:
         """running → queued and a new RQ job at the front of the queue, which resumes the job from its
@@ -69,22 +137,32 @@ class JobQueue:
         with self.store.redis.pipeline() as pipe:
             pipe.multi()
             self.store.transition(job_id, QUEUED, [RUNNING], owned_by=run, pipe=pipe, rq_job=rq_job, run="")
-            self._enqueue(job_id, rq_job, pipe, at_front=True, attempts_used=lost)
+            self._enqueue(RUN_JOB, job_id, rq_job, pipe, at_front=True, attempts_used=lost)
             pipe.execute()
 
     def withdraw(self, job_id: str) -> None:
-        """Take a canceled job's pending RQ job off the queue, so no worker picks it up."""
+        """Take a canceled job's pending RQ job off the queue, so no worker picks it up; a stack's RQ job
+        stays while another of its members waits (the stack trains the members still queued)."""
+        record = self.store.get_job(job_id)
+        if record is not None and record.stack:
+            stack = self.store.get_stack(record.stack)
+            members = [] if stack is None else [self.store.get_job(member) for member in stack.members]
+            if any(m is not None and m.status == QUEUED for m in members):
+                return
         rq_job = self.store.redis.hget(self.store.keys.job(job_id), "rq_job")
         rq_job_id = rq_job.decode() if rq_job else job_id
         with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
             Job.fetch(rq_job_id, connection=self.queue.connection, serializer=self.queue.serializer).cancel()
         self.queue.remove(rq_job_id)
 
-    def _enqueue(self, job_id: str, rq_job: str, pipe, *, at_front: bool, attempts_used: int) -> None:
+    def _enqueue(
+        self, function: str, argument: str, rq_job: str, pipe: Pipeline, *, at_front: bool, attempts_used: int
+    ) -> None:
+        """Enqueue ``function(argument)`` as RQ job ``rq_job`` in ``pipe``, with the retries left."""
         retries = self.settings.max_attempts - 1 - attempts_used
         self.queue.enqueue(
-            RUN_JOB,
-            job_id,
+            function,
+            argument,
             job_id=rq_job,
             at_front=at_front,
             retry=Retry(max=retries, enqueue_at_front=True) if retries > 0 else None,
@@ -92,7 +170,7 @@ class JobQueue:
             result_ttl=self.settings.result_ttl_seconds,
             failure_ttl=self.settings.result_ttl_seconds,
             job_timeout=-1,
-            description=f"descent job {job_id}",
+            description=f"descent {'stack' if function == RUN_STACK else 'job'} {argument}",
             pipeline=pipe,
         )
 
@@ -108,19 +186,24 @@ def on_failure(
     retry left it fails, saying why: ``worker lost N times; last seen at …``.
     """
     store = JobStore(connection, get_settings())
-    job_id = job.args[0]
-    record = store.get_job(job_id)
-    if record is None or record.status != RUNNING:
-        return
-    if issubclass(exc_type, AbandonedJobError):
-        lost = store.count_lost_worker(job_id)
-        seen = job.last_heartbeat.isoformat(timespec="seconds") if job.last_heartbeat else "an unknown time"
-        reason = f"worker lost {lost} {'time' if lost == 1 else 'times'}; last seen at {seen}"
+    if job.func_name == RUN_STACK:
+        stack = store.get_stack(job.args[0])
+        members = [] if stack is None else stack.members
     else:
-        reason = f"the worker failed: {exc_type.__name__}: {value}"
-    if job.retries_left:
-        store.transition(job_id, QUEUED, [RUNNING], run="")
-        log.warning("job %s: %s; queued again", job_id, reason)
-    else:
-        store.transition(job_id, FAILED, [RUNNING], error=reason)
-        log.warning("job %s: %s; failed", job_id, reason)
+        members = [job.args[0]]
+    seen = job.last_heartbeat.isoformat(timespec="seconds") if job.last_heartbeat else "an unknown time"
+    for job_id in members:
+        record = store.get_job(job_id)
+        if record is None or record.status != RUNNING:
+            continue
+        if issubclass(exc_type, AbandonedJobError):
+            lost = store.count_lost_worker(job_id)
+            reason = f"worker lost {lost} {'time' if lost == 1 else 'times'}; last seen at {seen}"
+        else:
+            reason = f"the worker failed: {exc_type.__name__}: {value}"
+        if job.retries_left:
+            store.transition(job_id, QUEUED, [RUNNING], run="")
+            log.warning("job %s: %s; queued again", job_id, reason)
+        else:
+            store.transition(job_id, FAILED, [RUNNING], error=reason)
+            log.warning("job %s: %s; failed", job_id, reason)

@@ -21,7 +21,7 @@ from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import SpecRejected
+from core.errors import InvalidMembers, SpecRejected
 
 log = logging.getLogger("descent.service")
 
@@ -122,6 +122,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SpecRejected)
     async def _spec_rejected(_: Request, exc: SpecRejected) -> JSONResponse:
         return error_response(422, [{"loc": ["body", *exc.loc], "msg": exc.msg, "type": "value_error"}])
+
+    @app.exception_handler(InvalidMembers)
+    async def _invalid_members(_: Request, exc: InvalidMembers) -> JSONResponse:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors]
+        return error_response(422, _validation_detail(errors))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

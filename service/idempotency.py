@@ -24,8 +24,8 @@ from typing import Annotated
 
 from fastapi import Header
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 
-from core.spec import TrainingSpec
 from core.store import JobStore
 from service.errors import Conflict
 
@@ -45,9 +45,9 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def fingerprint(spec: TrainingSpec) -> str:
-    """SHA-256 of the validated spec's JSON: equal for bodies that mean the same job."""
-    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()
+def fingerprint(body: BaseModel) -> str:
+    """SHA-256 of the validated body's JSON: equal for bodies that mean the same job (or experiment)."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,9 @@ class BodyLimitMiddleware:
             await error_response(413, exc.detail, {"Connection": "close"})(scope, receive, send)
 
 
-def check_submission(jobs: JobQueue, owner: str) -> None:
-    """Count a job submission; 429 over the owner's rate, 503 when the queue is full."""
+def check_submission(jobs: JobQueue, owner: str, adding: int = 1) -> None:
+    """Count a submission of ``adding`` jobs (an experiment's members); 429 over the owner's rate of
+    submissions, 503 when they would take the queue over its cap."""
     settings = jobs.settings
     limit = settings.rate_limit_jobs_per_minute
     if limit:
@@ -103,7 +104,7 @@ def check_submission(jobs: JobQueue, owner: str) -> None:
                 f"over the rate limit of {limit} job submissions per minute; retry in {retry_after} s",
                 retry_after,
             )
-    if jobs.queue.count >= settings.max_queued_jobs:
+    if jobs.queue.count + adding > settings.max_queued_jobs:
         raise Unavailable(
             f"the queue is full ({settings.max_queued_jobs} jobs waiting, the cap); retry later",
             QUEUE_FULL_RETRY_AFTER,

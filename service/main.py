@@ -29,7 +29,7 @@ from service.auth import AuthMiddleware
 from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
 from service.openapi import document_common_responses
-from service.routes import datasets, health, jobs, models, plots
+from service.routes import datasets, experiments, health, jobs, models, plots
 
 SWAGGER_STATIC = "/static/swagger"
 # Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI writes), as shipped in the fastapi-offline wheel.
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limits = {"max_body_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}
     app.add_middleware(BodyLimitMiddleware, **limits)
     app.add_middleware(AuthMiddleware, keys=[key.get_secret_value() for key in settings.api_keys])
-    for module in (jobs, models, datasets, plots, health):
+    for module in (jobs, models, experiments, datasets, plots, health):
         app.include_router(module.router)
     _mount_docs(app)
     _mount_page(app)

@@ -67,6 +67,8 @@ class JobPublic(BaseModel):
         description="How many times the worker running the job was lost (the job was resumed from its "
         "checkpoint, or failed once this reached the attempts cap); null while none was.",
     )
+    experiment_id: str | None = Field(None, description="The experiment the job is a member of, if any.")
+    label: str | None = Field(None, description="An experiment member's label: what it varies.")
 
     @classmethod
     def of(cls, record: JobRecord) -> JobPublic:
@@ -84,6 +86,8 @@ class JobPublic(BaseModel):
             cancel_requested=record.cancel_requested,
             timeout_seconds=record.timeout_seconds,
             workers_lost=record.workers_lost,
+            experiment_id=record.experiment_id,
+            label=record.label,
         )
 
 

@@ -11,7 +11,7 @@ from typing import TypeVar
 import redis
 
 from core.store import JobStore
-from trainer import CostPoint, Training
+from trainer import CostPoint
 from worker.watch import Watch
 
 FLUSH_SECONDS = 0.1
@@ -36,30 +36,31 @@ def write_until_done(write: Callable[[], T], timeout: float = FINAL_WRITE_SECOND
 
 
 class RunReporter:
-    """Streams one run to the store.
+    """Streams one run (one job, or the members of a stack) to the store.
 
-    ``on_point`` only buffers; ``on_epoch`` flushes the buffer and the progress in one pipelined round
-    trip when ``FLUSH_SECONDS`` have passed (so at most ~10 flushes a second whatever the step rate),
-    saves a checkpoint every ``checkpoint_seconds`` with the training seconds behind it (``spent``
-    before this run, plus this run's), and once the worker's ``shutdown`` is set saves one last
-    checkpoint and stops the run so the job can be handed back. ``watch`` is the run's :class:`Watch`,
-    whose ``stop`` ends the run.
+    ``on_point`` only buffers; ``on_epoch`` flushes every member's points and progress in one pipelined
+    round trip when ``FLUSH_SECONDS`` have passed (so at most ~10 flushes a second whatever the step
+    rate), saves a checkpoint every ``checkpoint_seconds`` through ``save_state(training seconds)`` (the
+    seconds ``spent`` before this run, plus this run's), and once the worker's ``shutdown`` is set saves
+    one last checkpoint and stops every member (``watch.stop_all("shutdown")``) so the work can be handed
+    back. A member that ended (:meth:`end`) keeps the progress it ended with.
     """
 
     def __init__(
         self,
         store: JobStore,
-        job_id: str,
-        training: Training,
         watch: Watch,
         shutdown: threading.Event,
+        save_state: Callable[[float], None],
         checkpoint_seconds: float,
+        *,
+        epoch: int = 0,
         spent: float = 0.0,
     ) -> None:
-        self.store, self.job_id, self.training, self.watch = store, job_id, training, watch
-        self.shutdown = shutdown
-        self.pending: list[tuple[int, float]] = []
-        self.epoch = training.epoch
+        self.store, self.watch, self.shutdown, self.save_state = store, watch, shutdown, save_state
+        self.pending: dict[str, list[tuple[int, float]]] = {job_id: [] for job_id in watch.job_ids}
+        self.progress = dict.fromkeys(watch.job_ids, epoch)
+        self.live = set(watch.job_ids)
         self.handing_back = False
         self.checkpoint_seconds = checkpoint_seconds
         now = time.monotonic()
@@ -68,13 +69,19 @@ class RunReporter:
         self.next_checkpoint = now + checkpoint_seconds
         self.flush_failing = self.checkpoint_failing = False
 
-    def on_point(self, point: CostPoint) -> None:
-        """Buffer a cost point (written by the next flush)."""
-        self.pending.append((point.epoch, point.cost))
+    def on_point(self, job_id: str, point: CostPoint) -> None:
+        """Buffer a cost point of ``job_id`` (written by the next flush)."""
+        self.pending[job_id].append((point.epoch, point.cost))
+
+    def end(self, job_id: str, epochs_completed: int) -> None:
+        """Member ``job_id`` ended after ``epochs_completed`` epochs: its progress stays there."""
+        self.live.discard(job_id)
+        self.progress[job_id] = epochs_completed
 
     def on_epoch(self, epoch: int) -> None:
-        """After each epoch: flush when due, checkpoint when due, stop on a shutdown."""
-        self.epoch = epoch
+        """After each epoch: flush when due, checkpoint when due, stop every member on a shutdown."""
+        for job_id in self.live:
+            self.progress[job_id] = epoch
         now = time.monotonic()
         if now >= self.next_flush:
             self.flush()
@@ -82,27 +89,32 @@ class RunReporter:
             self.handing_back = True
             self.flush()
             self._checkpoint()
-            self.watch.stop.set()
+            self.watch.stop_all("shutdown")
         elif now >= self.next_checkpoint:
             self.flush()
             self._checkpoint()
 
     def flush(self, *, final: bool = False) -> None:
         """Write the buffered points and the progress in one round trip (a final flush must succeed)."""
-        points, self.pending = self.pending, []
+        pending = {job_id: points for job_id, points in self.pending.items() if points}
+        self.pending = {job_id: [] for job_id in self.pending}
         self.next_flush = time.monotonic() + FLUSH_SECONDS
+        runs = {job_id: (pending.get(job_id, []), self.progress[job_id]) for job_id in self.progress}
         try:
             if final:
-                write_until_done(lambda: self.store.append_costs(self.job_id, points, epoch=self.epoch))
+                write_until_done(lambda: self.store.append_progress(runs))
             else:
-                self.store.append_costs(self.job_id, points, epoch=self.epoch)
+                self.store.append_progress(runs)
             self.flush_failing = False
         except redis.RedisError as exc:
-            self.pending = points + self.pending
+            for job_id, points in pending.items():
+                self.pending[job_id] = points + self.pending[job_id]
             if final:
                 raise
             if not self.flush_failing:
-                log.warning("job %s: flush failed (%s); the points wait for the next one", self.job_id, exc)
+                log.warning(
+                    "run %s: flush failed (%s); the points wait for the next one", self.watch.run_id, exc
+                )
             self.flush_failing = True
 
     def _checkpoint(self) -> None:
@@ -110,10 +122,9 @@ class RunReporter:
         now = time.monotonic()
         self.next_checkpoint = now + self.checkpoint_seconds
         try:
-            data = self.training.checkpoint().to_bytes()
-            self.store.save_run_state(self.job_id, data, self.spent + now - self.started)
+            self.save_state(self.spent + now - self.started)
             self.checkpoint_failing = False
         except redis.RedisError as exc:
             if not self.checkpoint_failing:
-                log.warning("job %s: checkpoint failed (%s); the previous one stays", self.job_id, exc)
+                log.warning("run %s: checkpoint failed (%s); the previous one stays", self.watch.run_id, exc)
             self.checkpoint_failing = True

@@ -38,7 +38,7 @@ from core.config import Settings, get_settings
 from core.data import training_data
 from core.queue import JobQueue, rq_queue
 from core.store import JobStore, connect
-from trainer import Checkpoint, Training, TrainResult
+from trainer import Checkpoint, MemberResult, Training, TrainResult
 from trainer.errors import CheckpointError, ConfigError, DataError, DivergedError
 from worker.context import worker_shutdown
 from worker.reporter import RunReporter, write_until_done
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
-def _process_jobs() -> JobQueue:
+def process_jobs() -> JobQueue:
     """This process's job queue: one Redis connection pool, reused by every job it runs."""
     settings = get_settings()
     if not settings.redis_url:
@@ -61,7 +61,7 @@ def _process_jobs() -> JobQueue:
 def run_job(job_id: str) -> str:
     """The RQ job: run the stored job ``job_id`` (see :func:`execute`) with this process's settings and
     the shutdown signal of the worker running it."""
-    jobs = _process_jobs()
+    jobs = process_jobs()
     return execute(jobs, job_id, jobs.settings, worker_shutdown())
 
 
@@ -76,8 +76,8 @@ def execute(jobs: JobQueue, job_id: str, settings: Settings, shutdown: threading
     rq_job = get_current_job()
     if not store.start_run(job_id, run_id, rq_job=job_id if rq_job is None else rq_job.id):
         return "skipped: not queued (canceled before it started, or unknown)"
-    with Watch(store, job_id, run_id) as watch:
-        end = partial(_finish, job_id, run_id)
+    with Watch(store, [job_id], run_id) as watch:
+        end = partial(finish, job_id, run_id)
         try:
             training, limit, spent = _prepare(store, job_id, settings)
         except (DataError, ConfigError) as exc:
@@ -90,8 +90,14 @@ def execute(jobs: JobQueue, job_id: str, settings: Settings, shutdown: threading
             end(store.fail, f"the worker could not start the job: {exc}")
             return "failed"
         watch.deadline = time.monotonic() + limit - spent
-        reporter = RunReporter(store, job_id, training, watch, shutdown, settings.checkpoint_seconds, spent)
-        return _train(jobs, job_id, run_id, reporter, limit)
+
+        def save_state(seconds: float) -> None:
+            store.save_run_state(job_id, training.checkpoint().to_bytes(), seconds)
+
+        reporter = RunReporter(
+            store, watch, shutdown, save_state, settings.checkpoint_seconds, epoch=training.epoch, spent=spent
+        )
+        return _train(jobs, job_id, run_id, training, reporter, limit)
 
 
 def _prepare(store: JobStore, job_id: str, settings: Settings) -> tuple[Training, float, float]:
@@ -116,13 +122,17 @@ def _prepare(store: JobStore, job_id: str, settings: Settings) -> tuple[Training
     return Training(X, Y, config), limit, 0.0
 
 
-def _train(jobs: JobQueue, job_id: str, run_id: str, reporter: RunReporter, limit: float) -> str:
+def _train(
+    jobs: JobQueue, job_id: str, run_id: str, training: Training, reporter: RunReporter, limit: float
+) -> str:
     """Run the training with ``reporter``; store how it ended."""
     store = jobs.store
-    end = partial(_finish, job_id, run_id)
+    end = partial(finish, job_id, run_id)
     try:
-        result = reporter.training.run(
-            on_point=reporter.on_point, on_epoch=reporter.on_epoch, should_stop=reporter.watch.stop.is_set
+        result = training.run(
+            on_point=partial(reporter.on_point, job_id),
+            on_epoch=reporter.on_epoch,
+            should_stop=reporter.watch.stop.is_set,
         )
     except DivergedError as exc:
         reporter.flush(final=True)
@@ -133,7 +143,7 @@ def _train(jobs: JobQueue, job_id: str, run_id: str, reporter: RunReporter, limi
         reporter.flush(final=True)
         end(store.fail, f"the worker failed: {type(exc).__name__}: {exc}")
         return "failed"
-    reason = reporter.watch.reason if result.stopped else None
+    reason = reporter.watch.reasons.get(job_id) if result.stopped else None
     if reason == "superseded":  # another run owns the job now: write nothing more
         return "superseded"
     reporter.flush(final=True)
@@ -143,21 +153,23 @@ def _train(jobs: JobQueue, job_id: str, run_id: str, reporter: RunReporter, limi
     if reason == "timed out":
         end(store.fail, f"timed out after {limit:g} s")
         return "failed"
-    if result.stopped:  # the worker is shutting down
+    if reason == "shutdown":
         write_until_done(partial(jobs.hand_back, job_id, run_id))
         log.info("job %s: handed back at epoch %d (the worker is stopping)", job_id, result.epochs_completed)
         return "handed back"
-    end(store.succeed, _result(store, job_id, result), result.parameters)
+    end(store.succeed, result_of(store, job_id, result), result.parameters)
     return "succeeded"
 
 
-def _finish(job_id: str, run_id: str, write: Callable[..., bool], *args: object) -> None:
+def finish(job_id: str, run_id: str, write: Callable[..., bool], *args: object) -> None:
     """The job's last status change, written only while ``run_id`` owns the job (retried through a
     Redis restart)."""
     write_until_done(lambda: write(job_id, *args, run=run_id))
 
 
-def _result(store: JobStore, job_id: str, result: TrainResult) -> dict[str, float | int | None]:
+def result_of(
+    store: JobStore, job_id: str, result: TrainResult | MemberResult
+) -> dict[str, float | int | None]:
     """The stored result; a run resumed at its last epoch takes its final cost from the history."""
     final_cost = result.final_cost
     if final_cost is None:

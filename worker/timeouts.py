@@ -15,9 +15,10 @@ resumed run (time lost with a dead worker is not counted: the attempts cap bound
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from core.config import Settings
-from trainer import TrainConfig, estimate
+from trainer import RunEstimate, TrainConfig, estimate, estimate_stack
 
 STEP_SECONDS = 1e-4
 FLOPS_PER_SECOND = 1e9
@@ -26,6 +27,17 @@ FACTOR = 10.0
 
 def job_time_limit(config: TrainConfig, n_features: int, n_examples: int, settings: Settings) -> float:
     """Seconds of training a job of this size may take before it fails as timed out."""
-    size = estimate(config, n_features, n_examples)
+    return _limit(estimate(config, n_features, n_examples), settings)
+
+
+def stack_time_limit(
+    configs: Sequence[TrainConfig], n_features: int, n_examples: int, settings: Settings
+) -> float:
+    """Seconds of training a stack of these members may take: the same rule on the stack's size (its
+    steps are shared, its floating-point work is every member's)."""
+    return _limit(estimate_stack(configs, n_features, n_examples), settings)
+
+
+def _limit(size: RunEstimate, settings: Settings) -> float:
     expected = size.steps * STEP_SECONDS + size.flops / FLOPS_PER_SECOND
     return min(settings.max_job_seconds, max(settings.min_job_seconds, float(math.ceil(FACTOR * expected))))

@@ -8,26 +8,37 @@ What a worker does with a job, through this class only (``worker.tasks``):
 
 1. ``start_run(job_id, run, rq_job)``: queued → running as a fresh run id; False: skip the job.
 2. ``get_spec(job_id)``; the data through ``core.data.training_data``; train.
-3. While training: ``append_costs(job_id, points, epoch=...)`` in batches; ``run_of(job_id)`` tells
+3. While training: ``append_costs(job_id, points, epoch=...)`` in batches; ``runs_of(job_ids)`` tells
    whether a cancel was asked for and whether the run still owns the job; ``save_run_state`` every few
    seconds so the job can resume; a run resumed at epoch E calls ``drop_costs_after(job_id, E)`` first.
 4. At the end exactly one of ``succeed``, ``mark_canceled`` or ``fail``, each guarded by the run id (a
    run that lost the job writes nothing), or a hand-back (``core.queue.JobQueue.hand_back``).
 
 The parts, one module each: ``base`` (client, keys, npz), ``jobs`` (records and status changes),
-``costs``, ``artifacts`` (model, checkpoint), ``datasets`` and ``submissions`` (idempotency keys, rate
-counters).
+``costs``, ``artifacts`` (model, checkpoint), ``datasets``, ``experiments`` (experiments, the stacks their
+members train in) and ``submissions`` (idempotency keys, rate counters).
 """
 
 from core.store.artifacts import Artifacts
 from core.store.base import PUBLIC_OWNER, connect, npz_to_arrays
 from core.store.costs import Costs
 from core.store.datasets import DatasetRecord, Datasets
+from core.store.experiments import ExperimentRecord, Experiments, MemberRef, StackRecord
 from core.store.jobs import JobRecord, Jobs
 from core.store.submissions import Submissions
 
-__all__ = ["PUBLIC_OWNER", "DatasetRecord", "JobRecord", "JobStore", "connect", "npz_to_arrays"]
+__all__ = [
+    "PUBLIC_OWNER",
+    "DatasetRecord",
+    "ExperimentRecord",
+    "JobRecord",
+    "JobStore",
+    "MemberRef",
+    "StackRecord",
+    "connect",
+    "npz_to_arrays",
+]
 
 
-class JobStore(Jobs, Costs, Artifacts, Datasets, Submissions):
+class JobStore(Jobs, Costs, Artifacts, Datasets, Experiments, Submissions):
     """Jobs, their costs, models, checkpoints and cancel flags, and uploaded datasets, in Redis."""

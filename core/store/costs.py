@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core.store.base import ID, StoreBase
@@ -39,14 +39,20 @@ class Costs(StoreBase):
 
         A point replaces any earlier point at the same epoch, so a resumed job never duplicates one.
         """
-        key = self.keys.costs(job_id)
+        self.append_progress({job_id: (points, epoch)})
+
+    def append_progress(self, runs: Mapping[str, tuple[Iterable[tuple[int, float]], int | None]]) -> None:
+        """``append_costs`` for several jobs (job id → points, epoch) in one round trip."""
+        now = repr(time.time())
         with self.redis.pipeline(transaction=False) as pipe:
-            for point_epoch, cost in points:
-                pipe.zremrangebyscore(key, point_epoch, point_epoch)
-                pipe.zadd(key, {f"{int(point_epoch)}:{float(cost)!r}": int(point_epoch)})
-            pipe.expire(key, self.ttl)
-            if epoch is not None:
-                pipe.hset(self.keys.job(job_id), mapping={"epoch": epoch, "updated_at": repr(time.time())})
+            for job_id, (points, epoch) in runs.items():
+                key = self.keys.costs(job_id)
+                for point_epoch, cost in points:
+                    pipe.zremrangebyscore(key, point_epoch, point_epoch)
+                    pipe.zadd(key, {f"{int(point_epoch)}:{float(cost)!r}": int(point_epoch)})
+                pipe.expire(key, self.ttl)
+                if epoch is not None:
+                    pipe.hset(self.keys.job(job_id), mapping={"epoch": epoch, "updated_at": now})
             pipe.execute()
 
     def drop_costs_after(self, job_id: str, epoch: int) -> None:
@@ -56,6 +62,13 @@ class Costs(StoreBase):
     def costs_since(self, job_id: str, since: int = 0, limit: int | None = None) -> list[tuple[int, float]]:
         """Points with epoch > ``since``, oldest first, at most ``limit`` of them."""
         return _points(self.redis.zrangebyscore(*self._costs_range(job_id, since, limit)))
+
+    def costs_of(self, job_ids: Sequence[str], since: int = 0) -> list[list[tuple[int, float]]]:
+        """Each job's points with epoch > ``since``, in one round trip."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.zrangebyscore(self.keys.costs(job_id), f"({since}", "+inf")
+            return [_points(members) for members in pipe.execute()]
 
     def costs_page(self, job_id: str, since: int = 0, limit: int | None = None) -> CostsSnapshot | None:
         """The job's status, progress and points after ``since`` in one atomic round trip (so a

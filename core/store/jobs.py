@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,9 @@ class JobRecord:
     cancel_requested: bool
     timeout_seconds: float | None = None
     workers_lost: int | None = None
+    experiment_id: str | None = None
+    label: str | None = None
+    stack: str | None = None
 
 
 def _record(raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
@@ -87,6 +90,9 @@ def _record(raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
         cancel_requested=cancel,
         timeout_seconds=number(raw, "timeout_seconds"),
         workers_lost=None if workers_lost is None else int(workers_lost),
+        experiment_id=text(raw, "experiment_id"),
+        label=text(raw, "label"),
+        stack=text(raw, "stack"),
     )
 
 
@@ -94,12 +100,19 @@ class Jobs(StoreBase):
     """``P:job:{id}``, its cancel flag and the owner's job indexes."""
 
     def create_job(
-        self, spec: TrainingSpec, owner: str = PUBLIC_OWNER, pipe: Pipeline | None = None
+        self,
+        spec: TrainingSpec,
+        owner: str = PUBLIC_OWNER,
+        pipe: Pipeline | None = None,
+        job_id: str | None = None,
+        **member: str,
     ) -> JobRecord:
-        """Store a new queued job (in ``pipe`` when given, which the caller executes) and return it."""
-        job_id = uuid.uuid4().hex
+        """Store a new queued job (in ``pipe`` when given, which the caller executes) and return it;
+        ``member`` holds an experiment member's ``experiment_id``, ``label`` and ``stack``."""
+        job_id = job_id or uuid.uuid4().hex
         now = time.time()
         fields = {
+            **member,
             "id": job_id,
             "owner": owner,
             "status": QUEUED,
@@ -133,6 +146,15 @@ class Jobs(StoreBase):
         if record is None or (owner is not None and record.owner != owner):
             return None
         return record
+
+    def get_jobs(self, job_ids: Sequence[str]) -> list[JobRecord | None]:
+        """Several jobs in one round trip (None for an unknown one)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hgetall(self.keys.job(job_id))
+                pipe.exists(self.keys.cancel(job_id))
+            replies = pipe.execute()
+        return [_record(raw, bool(cancel)) for raw, cancel in zip(replies[::2], replies[1::2], strict=True)]
 
     def list_jobs(
         self, owner: str = PUBLIC_OWNER, status: str | None = None, offset: int = 0, limit: int = 20
@@ -205,13 +227,18 @@ class Jobs(StoreBase):
         is not queued (canceled before it started, or unknown)."""
         return self.transition(job_id, RUNNING, [QUEUED], run=run, rq_job=rq_job)
 
-    def run_of(self, job_id: str) -> tuple[str | None, bool]:
-        """The run that owns the job (None if none does) and whether a cancel was asked for."""
+    def runs_of(self, job_ids: Sequence[str]) -> list[tuple[str | None, bool]]:
+        """For each job, the run that owns it (None if none does) and whether a cancel was asked for; one
+        round trip."""
         with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hget(self.keys.job(job_id), "run")
-            pipe.exists(self.keys.cancel(job_id))
-            run, cancel = pipe.execute()
-        return (None if not run else run.decode()), bool(cancel)
+            for job_id in job_ids:
+                pipe.hget(self.keys.job(job_id), "run")
+                pipe.exists(self.keys.cancel(job_id))
+            replies = pipe.execute()
+        return [
+            (run.decode() if run else None, bool(cancel))
+            for run, cancel in zip(replies[::2], replies[1::2], strict=True)
+        ]
 
     def succeed(
         self, job_id: str, result: Mapping[str, Any], parameters: Mapping[str, np.ndarray], run: str = ""

@@ -94,7 +94,7 @@ def test_a_lost_job_is_queued_again_and_the_lost_run_loses_it(two_attempts: JobQ
 
     assert status(store, job_id) == "queued"
     assert field(store, job_id, "workers_lost") == "1"
-    assert store.run_of(job_id) == (None, False), "the lost run, if it still lives, must stop"
+    assert store.runs_of([job_id])[0] == (None, False), "the lost run, if it still lives, must stop"
     assert queue.job_ids == [job_id], "RQ retried the same RQ job"
     rq_job.refresh()
     assert rq_job.get_status() == JobStatus.QUEUED and rq_job.retries_left == 0

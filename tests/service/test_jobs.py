@@ -94,7 +94,7 @@ def test_cancel_running_job_raises_the_flag(client: TestClient, store: JobStore)
     response = client.delete(f"/jobs/{job_id}")
     assert response.status_code == 202
     assert response.json()["status"] == "running" and response.json()["cancel_requested"] is True
-    assert store.run_of(job_id) == ("run", True)
+    assert store.runs_of([job_id])[0] == ("run", True)
     store.mark_canceled(job_id)  # what the worker does when it stops
     assert client.get(f"/jobs/{job_id}").json()["status"] == "canceled"
 

@@ -83,9 +83,9 @@ def test_finished_job_gets_the_result_ttl(store: JobStore, redis_client: redis.R
 
 def test_cancel_flag(store: JobStore) -> None:
     job = store.create_job(TrainingSpec())
-    assert not store.run_of(job.id)[1]
+    assert not store.runs_of([job.id])[0][1]
     store.request_cancel(job.id)
-    assert store.run_of(job.id)[1] and store.get_job(job.id).cancel_requested  # type: ignore[union-attr]
+    assert store.runs_of([job.id])[0][1] and store.get_job(job.id).cancel_requested  # type: ignore[union-attr]
 
 
 def test_datasets_round_trip(store: JobStore) -> None:
