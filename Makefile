@@ -34,7 +34,7 @@ lint: dev
 	$(BIN)/ruff format --check .
 
 bench: dev  ## speed tables (not tests)
-	$(BIN)/python bench/trainer.py --repeat 5
+	$(BIN)/python bench/trainer_speed.py --repeat 5
 	$(BIN)/python bench/service.py --repeat 5
 	$(BIN)/python bench/load.py --seconds 60
 

@@ -140,7 +140,9 @@ class Training:
         config, m = self.config, self._labels.size
         permutation = np.empty(m, dtype=np.int64)
         plan = self._plan(permutation)
-        update, params, grad, state = self._optimizer.update, self._parameters, self._gradient, self._state
+        params, grad, state = self._parameters, self._gradient, self._state
+        # The optimizer's private fast path: the backward pass writes _gain(lr) * g (trainer.optimizers).
+        update = self._optimizer._update_scaled
         inputs, signs, labels = self._inputs_t, self._signs, self._labels
         shuffled_inputs, shuffled_signs, shuffled_labels = self._shuffled
         rng, identity = np.random.RandomState(), np.arange(m)
@@ -150,7 +152,7 @@ class Training:
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(self.epoch + 1, config.epochs + 1):
                 lr = learning_rate_for_epoch(config.optimizer.learning_rate, config.decay, epoch)
-                gain = self._optimizer.gain(lr)
+                gain = self._optimizer._gain(lr)
                 rng.seed(config.seed + epoch)
                 permutation[:] = identity
                 rng.shuffle(permutation)  # == np.random.permutation(m) after np.random.seed(seed + epoch)
