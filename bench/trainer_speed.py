@@ -45,11 +45,12 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 from trainer.backprop import Backprop  # noqa: E402
+from trainer.batches import examples_as_rows  # noqa: E402
 from trainer.config import OptimizerConfig, TrainConfig  # noqa: E402
 from trainer.data import make_moons  # noqa: E402
 from trainer.network import accuracy, initialize_parameters, layer_sizes, pack, unpack  # noqa: E402
 from trainer.optimizers import make_optimizer  # noqa: E402
-from trainer.train import examples_as_rows, train  # noqa: E402
+from trainer.train import train  # noqa: E402
 
 SEED_TARGET = 0.30
 WIDE_TARGET = 0.45
