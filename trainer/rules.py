@@ -10,8 +10,11 @@ a 2-D block of rows). Every call is a NumPy ufunc writing into its operands, so 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+
+Coefficient = float | np.ndarray
 
 
 def gd_rule(params: np.ndarray, scaled: np.ndarray) -> None:
@@ -60,17 +63,25 @@ def rmsprop_rule(
 
 
 def adam_coefficients(
-    beta1: float, beta2: float, epsilon: float, inside: bool, step: int, learning_rate: float
-) -> tuple[float, float]:
+    beta1: Coefficient,
+    beta2: Coefficient,
+    epsilon: Coefficient,
+    inside: bool,
+    step: int,
+    learning_rate: Coefficient,
+    sqrt: Callable = math.sqrt,
+) -> tuple[Coefficient, Coefficient]:
     """Adam's ``(eps', rate)`` at step ``t``: ``W -= rate v / root(s, eps')`` is the bias-corrected step.
 
     With ``c = 1 / (1 - beta2^t)``: ``sqrt(c s + eps) = sqrt(c) sqrt(s + eps / c)`` and
     ``sqrt(c s) + eps = sqrt(c) (sqrt(s) + eps / sqrt(c))``, so the correction of ``s`` joins the
     learning rate as one factor instead of costing a pass over the data:
     ``eps' = eps / c`` (inside) or ``eps / sqrt(c)`` (outside), ``rate = lr / ((1 - beta1^t) sqrt(c))``.
+    Floats, or arrays with ``sqrt=np.sqrt`` (one value per member; both square roots are IEEE's
+    correctly rounded one, so a member's coefficients equal its solo run's).
     """
     correction = 1 / (1 - beta2**step)
-    square_root = math.sqrt(correction)
+    square_root = sqrt(correction)
     eps = epsilon / correction if inside else epsilon / square_root
     return eps, learning_rate / ((1 - beta1**step) * square_root)
 
