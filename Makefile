@@ -35,7 +35,7 @@ lint: dev
 	$(BIN)/lint-imports --no-cache
 
 bench: dev  ## speed tables (not tests)
-	$(BIN)/python bench/trainer.py --repeat 5
+	$(BIN)/python bench/trainer_speed.py --repeat 5
 	$(BIN)/python bench/service.py --repeat 5
 	$(BIN)/python bench/load.py --seconds 60
 

@@ -34,9 +34,7 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# This file is bench/load.py: keep its folder off sys.path so that `import trainer` is the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # this checkout's packages, ahead of an installed copy
 
 import httpx  # noqa: E402
 

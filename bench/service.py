@@ -42,9 +42,7 @@ from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-# This file is bench/service.py: keep its folder off sys.path so that `import trainer` is the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # this checkout's packages, ahead of an installed copy
 
 
 from bench.serve_process import ServeProcess  # noqa: E402

@@ -1,5 +1,6 @@
-"""``bench/trainer.py`` still runs: its smoke mode prints the table with both sides' accuracies equal, and
-``--breakdown`` prints every phase. Speed itself is measured by running the benchmark, not here."""
+"""``bench/trainer_speed.py`` still runs: its smoke mode prints the table with both sides' accuracies
+equal, and ``--breakdown`` prints every phase. Speed itself is measured by running the benchmark, not
+here."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_bench(*args: str) -> str:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "trainer.py"), *args],
+        [sys.executable, str(ROOT / "bench" / "trainer_speed.py"), *args],
         capture_output=True,
         text=True,
         timeout=240,

@@ -13,7 +13,8 @@ product, the first layer's gradient, is written row-major without a transpose.
 The output layer uses ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, so that
 ``2 dZ[L] = tanh(Z[L] / 2) + (1 - 2 Y)``. Every gradient is linear in ``dZ[L]``, so multiplying that one
 row by ``gain / (2 m)`` writes ``gain`` times the mean gradient: the optimizer's first multiplication
-(``Optimizer.gain``) and the mean's ``1 / m`` cost one small multiplication instead of passes over the data.
+(its private ``_gain``, ``trainer.optimizers``) and the mean's ``1 / m`` cost one small multiplication
+instead of passes over the data.
 """
 
 from __future__ import annotations

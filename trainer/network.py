@@ -43,11 +43,15 @@ def initialize_parameters(sizes: Sequence[int], init_seed: int) -> dict[str, np.
 
 
 def layer_views(flat: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
-    """The augmented matrices ``[W[l].T ; b[l].T]`` as views into the flat vector, l = 1..L."""
+    """The augmented matrices ``[W[l].T ; b[l].T]`` as views into the flat vector, l = 1..L.
+
+    ``flat`` may have leading axes (the stacked trainer's ``(members, parameters)`` rows): the views then
+    have them too, ``(members, n_{l-1} + 1, n_l)``."""
     views, offset = [], 0
+    lead = flat.shape[:-1]
     for n_prev, n in itertools.pairwise(sizes):
         size = n * (n_prev + 1)
-        views.append(flat[offset : offset + size].reshape(n_prev + 1, n))
+        views.append(flat[..., offset : offset + size].reshape(*lead, n_prev + 1, n))
         offset += size
     return views
 

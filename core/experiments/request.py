@@ -9,7 +9,7 @@ course's §5 comparison: gd, momentum and Adam on ``base``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -107,8 +107,3 @@ class ExperimentCreate(BaseModel):
         default=None, description="Dotted path → values; the members are their cartesian product."
     )
     random: RandomSearch | None = None
-
-
-SortKey = Literal[
-    "label", "accuracy", "validation_accuracy", "final_cost", "roughness", "epochs_to_converge", "seconds"
-]

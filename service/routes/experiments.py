@@ -6,14 +6,14 @@ share their data and shape as one stacked computation (``core.queue``, ``worker.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
 from core.data import data_shape
 from core.errors import InvalidMembers, SpecRejected
 from core.experiments.members import Member, expand
-from core.experiments.request import ExperimentCreate, SortKey
+from core.experiments.request import ExperimentCreate
 from core.experiments.table import experiment_status, row, sorted_rows
 from core.plots import MEDIA_TYPES, PlotFormat, cost_plot
 from core.queue import JobQueue
@@ -39,7 +39,22 @@ from service.schemas import BAD_BODY, MAX_EPOCH, MAX_OFFSET, CostPoint, ErrorBod
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
 NOT_FOUND = {404: {"model": ErrorBody, "description": "No experiment with that id."}}
-SORT_KEYS = [key for name in SortKey.__args__ for key in (name, f"-{name}")]  # type: ignore[attr-defined]
+TableOrder = Literal[
+    "label",
+    "-label",
+    "accuracy",
+    "-accuracy",
+    "validation_accuracy",
+    "-validation_accuracy",
+    "final_cost",
+    "-final_cost",
+    "roughness",
+    "-roughness",
+    "epochs_to_converge",
+    "-epochs_to_converge",
+    "seconds",
+    "-seconds",
+]
 
 
 def find_experiment(store: JobStore, experiment_id: str, owner: str) -> ExperimentRecord:
@@ -185,9 +200,7 @@ def get_experiment(
     experiment_id: str,
     store: StoreDep,
     owner: OwnerDep,
-    sort: Annotated[
-        str, Query(enum=SORT_KEYS, description="Order the table by a column; -col descends.")
-    ] = "label",
+    sort: Annotated[TableOrder, Query(description="Order the table by a column; -col descends.")] = "label",
 ) -> ExperimentPublic:
     """Status (from the members'), members with their specs and results, and the comparison table."""
     return _public(store, find_experiment(store, experiment_id, owner), sort)

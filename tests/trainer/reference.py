@@ -4,7 +4,7 @@ This is the seed's notebook (``../shared/seed/optimization_methods.md``) general
 written the way the course writes it: parameters in a dict ``"W1", "b1", … "WL", "bL"``, gradients in
 ``"dW1", "db1", …``, per-layer Python loops, a fresh array for every operation. It is deliberately not
 clever, so that it can be checked line by line against the course text; the equivalence tests compare
-the trainer with it and ``bench/trainer.py`` uses it as the speed baseline.
+the trainer with it and ``bench/trainer_speed.py`` uses it as the speed baseline.
 
 Conventions (the shared contract):
 

@@ -2,10 +2,10 @@
 
 The pattern of scikit-learn's ``sklearn/neural_network/tests/test_stochastic_optimizers.py``: random
 parameters, gradients and state for several sizes and step counts, the expected result written out with
-the contract's formula, then one ``update`` and a comparison. The tolerance is a few ulps (rtol 1e-12),
-tight enough that any formula slip (a missing ``1 - beta``, epsilon on the wrong side of the square root,
-the wrong ``t`` in the bias correction) fails, loose enough to let the trainer fold constants such as
-``1 / (1 - beta1**t)``.
+the contract's formula, then one ``update`` with the plain mean gradient ``g`` and a comparison. The
+tolerance is a few ulps (rtol 1e-12), tight enough that any formula slip (a missing ``1 - beta``, epsilon
+on the wrong side of the square root, the wrong ``t`` in the bias correction) fails, loose enough to let
+the optimizers fold constants such as ``1 / (1 - beta1**t)``.
 """
 
 from __future__ import annotations
@@ -29,11 +29,6 @@ STATE_KEYS = {
     "adam": {"v", "s"},
     "adamw": {"v", "s"},
 }
-
-
-def apply_update(optimizer, params, grads, state, t, lr):
-    """One ``update`` with the gradient ``g``, handed over as the contract says: ``gain(lr) * g``."""
-    return optimizer.update(params, optimizer.gain(lr) * grads, state, t, lr)
 
 
 def close(actual: np.ndarray, expected: np.ndarray) -> None:
@@ -74,6 +69,16 @@ def test_init_gives_zeroed_state(name: str, size: int) -> None:
         assert not vector.any()
 
 
+@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
+def test_update_leaves_the_gradient_alone(name: str) -> None:
+    optimizer = make_optimizer(OptimizerConfig(name=name))
+    params, grads, _, _ = arrays(1001, seed=9)
+    given = grads.copy()
+    optimizer.update(params, grads, optimizer.init(1001), 1, 0.01)
+    assert np.array_equal(grads, given)
+    assert not np.array_equal(params, arrays(1001, seed=9)[0])
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_gd(size: int) -> None:
     optimizer = make_optimizer(OptimizerConfig(name="gd"))
@@ -81,7 +86,7 @@ def test_gd(size: int) -> None:
         params, grads, _, _ = arrays(size, seed=size)
         expected = params - lr * grads
         state = optimizer.init(size)
-        assert apply_update(optimizer, params, grads, state, 1, lr) is None
+        assert optimizer.update(params, grads, state, 1, lr) is None
         close(params, expected)
         assert state == {}
 
@@ -99,7 +104,7 @@ def test_momentum_and_nesterov_from_a_given_velocity(name: str, size: int) -> No
         v = beta * v0 + (1 - beta) * grads
         step = v if name == "momentum" else beta * v + (1 - beta) * grads
         expected = params - lr * step
-        apply_update(optimizer, params, grads, state, 7, lr)
+        optimizer.update(params, grads, state, 7, lr)
         close(state["v"], v)
         close(params, expected)
 
@@ -118,10 +123,10 @@ def test_momentum_two_steps_from_zero(name: str, size: int) -> None:
     v2 = beta * v1 + (1 - beta) * grads2
     p2 = p1 - lr * (v2 if name == "momentum" else beta * v2 + (1 - beta) * grads2)
 
-    apply_update(optimizer, params, grads1, state, 1, lr)
+    optimizer.update(params, grads1, state, 1, lr)
     close(state["v"], v1)
     close(params, p1)
-    apply_update(optimizer, params, grads2, state, 2, lr)
+    optimizer.update(params, grads2, state, 2, lr)
     close(state["v"], v2)
     close(params, p2)
 
@@ -139,7 +144,7 @@ def test_rmsprop(size: int, inside: bool) -> None:
         s = beta2 * s0 + (1 - beta2) * grads**2
         denominator = np.sqrt(s + epsilon) if inside else np.sqrt(s) + epsilon
         expected = params - lr * grads / denominator
-        apply_update(optimizer, params, grads, state, 3, lr)
+        optimizer.update(params, grads, state, 3, lr)
         close(state["s"], s)
         close(params, expected)
 
@@ -159,7 +164,7 @@ def test_adam_at_step_t(size: int, t: int, inside: bool) -> None:
         state = optimizer.init(size)
         state["v"][:] = v0
         state["s"][:] = s0
-        apply_update(optimizer, params, grads, state, t, lr)
+        optimizer.update(params, grads, state, t, lr)
         close(state["v"], v)
         close(state["s"], s)
         close(params, expected)
@@ -180,11 +185,11 @@ def test_adam_two_steps_from_zero(name: str, size: int) -> None:
     p2, v2, s2 = adam_expected(p1 - lr * decay * p1, grads2, v1, s1, 2, lr, opt)
 
     state = optimizer.init(size)
-    apply_update(optimizer, params, grads1, state, 1, lr)
+    optimizer.update(params, grads1, state, 1, lr)
     close(state["v"], v1)
     close(state["s"], s1)
     close(params, p1)
-    apply_update(optimizer, params, grads2, state, 2, lr)
+    optimizer.update(params, grads2, state, 2, lr)
     close(state["v"], v2)
     close(state["s"], s2)
     close(params, p2)
@@ -211,7 +216,7 @@ def test_adamw_decays_before_the_adam_step(size: int, t: int, inside: bool) -> N
         state = optimizer.init(size)
         state["v"][:] = v0
         state["s"][:] = s0
-        apply_update(optimizer, params, grads, state, t, lr)
+        optimizer.update(params, grads, state, t, lr)
         close(state["v"], v)
         close(state["s"], s)
         close(params, expected)
@@ -224,6 +229,6 @@ def test_epsilon_side_matters() -> None:
     for inside in (True, False):
         optimizer = make_optimizer(OptimizerConfig(name="adam", epsilon=1e-4, epsilon_inside_sqrt=inside))
         params, grads, _, _ = arrays(size, seed=0)
-        apply_update(optimizer, params, grads, optimizer.init(size), 1, lr)
+        optimizer.update(params, grads, optimizer.init(size), 1, lr)
         results.append(params)
     assert np.max(np.abs(results[0] - results[1])) > 1e3 * ATOL + RTOL * np.max(np.abs(results[1]))

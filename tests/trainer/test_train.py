@@ -174,9 +174,9 @@ def test_gathering_per_mini_batch_gives_the_same_run(moons, monkeypatch):
     # Large inputs are shuffled a mini-batch at a time instead of a whole epoch at a time.
     settings = config(optimizer=OptimizerConfig(name="adam", learning_rate=0.01), mini_batch_size=37)
     whole_epoch = train(*moons, settings)
-    monkeypatch.setattr(sys.modules["trainer.train"], "GATHER_PER_BATCH_BYTES", 0)
+    monkeypatch.setattr(sys.modules["trainer.batches"], "GATHER_PER_BATCH_BYTES", 0)
     training = Training(*moons, settings)
-    assert training._gather_per_batch
+    assert training._batches.gather_per_batch
     per_batch = training.run()
     assert_same_parameters(per_batch.parameters, whole_epoch.parameters)
     assert per_batch.costs == whole_epoch.costs

@@ -1,7 +1,7 @@
 """Trainer speed against the course-style reference, BLAS on one thread (a benchmark, not a test).
 
-    .venv/bin/python bench/trainer.py [--repeat 3] [--quick]
-    .venv/bin/python bench/trainer.py --breakdown [--repeat 10]
+    .venv/bin/python bench/trainer_speed.py [--repeat 3] [--quick]
+    .venv/bin/python bench/trainer_speed.py --breakdown [--repeat 10]
 
 Jobs:
 
@@ -39,19 +39,18 @@ from dataclasses import dataclass, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-# This file is bench/trainer.py: keep its folder off sys.path so that `import trainer` is the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # this checkout's packages, ahead of an installed copy
 
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 from trainer.backprop import Backprop  # noqa: E402
+from trainer.batches import examples_as_rows  # noqa: E402
 from trainer.config import OptimizerConfig, TrainConfig  # noqa: E402
 from trainer.data import make_moons  # noqa: E402
 from trainer.network import accuracy, initialize_parameters, layer_sizes, pack, unpack  # noqa: E402
 from trainer.optimizers import make_optimizer  # noqa: E402
-from trainer.train import examples_as_rows, train  # noqa: E402
+from trainer.train import train  # noqa: E402
 
 SEED_TARGET = 0.30
 WIDE_TARGET = 0.45
@@ -153,7 +152,8 @@ def breakdown(job: Job, repeat: int) -> str:
     gradient = np.zeros_like(parameters)
     backprop = Backprop(sizes, parameters, gradient, batch)
     optimizer = make_optimizer(config.optimizer)
-    state, gain = optimizer.init(parameters.size), optimizer.gain(config.optimizer.learning_rate)
+    # The trainer's private path: the backward pass writes _gain(lr) * g, _update_scaled takes it.
+    state, gain = optimizer.init(parameters.size), optimizer._gain(config.optimizer.learning_rate)
     batch_inputs, signs = np.empty((batch, n_features + 1)), (1 - 2 * job.Y)[:, :batch]
     phases = {"gather": [], "forward and backward": [], "update": []}
     for epoch in range(repeat):
@@ -168,7 +168,7 @@ def breakdown(job: Job, repeat: int) -> str:
             t1 = time.perf_counter()
             backprop.gradient(batch_inputs, signs, None, gain)
             t2 = time.perf_counter()
-            optimizer.update(
+            optimizer._update_scaled(
                 parameters, gradient, state, epoch * steps + step + 1, config.optimizer.learning_rate
             )
             t3 = time.perf_counter()

@@ -1,0 +1,301 @@
+"""Stacked training: several runs on the same data as one computation, each member with its own life.
+
+The members share the data, the layer sizes, the mini-batches (their size and every epoch's shuffle), the
+epochs, the recording and the validation split (``trainer.stacking.stack_key``); they may differ in
+optimizer, every hyperparameter, learning rate, decay and ``init_seed``. In the spirit of ``torch.func``
+model ensembling, parameters and optimizer state carry a leading member axis: each mini-batch is one
+forward and one backward pass over all members (``trainer.stacked_backprop``) and one update per optimizer
+group (``trainer.stacked_optimizers``).
+
+- **Each member equals its solo run** ``Training(X, Y, config).run()``: the same steps and cost points,
+  and parameters and costs equal within a few ulps (the tests hold them to 1e-10).
+- **Each member has its own life**: ``should_stop`` can stop any members before any step; a member whose
+  cost or parameters stop being finite ends with "diverged at epoch N", keeping its cost points and its
+  epoch count; the others go on, unchanged, in a smaller stack (``trainer.live_stack``).
+- **Checkpoints** between epochs (``StackCheckpoint``) hold every member's state; resuming from one gives
+  every member a bitwise equal end result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainer.batches import MiniBatches
+from trainer.config import TrainConfig
+from trainer.data import check_arrays, split_validation
+from trainer.errors import CheckpointError
+from trainer.live_stack import LiveStack
+from trainer.network import accuracy, initialize_parameters, layer_sizes, pack, parameter_count, unpack
+from trainer.optimizers import make_optimizer
+from trainer.schedules import learning_rate_for_epoch
+from trainer.stack_checkpoint import COMPLETED, DIVERGED, RUNNING, STOPPED, MemberState, StackCheckpoint
+from trainer.stacking import check_stack
+from trainer.train import CostPoint
+
+
+@dataclass
+class MemberResult:
+    """What a member of a stack leaves: ``TrainResult``'s fields and ``error``.
+
+    ``error`` is "diverged at epoch N" for a member that diverged (its ``accuracy`` and
+    ``validation_accuracy`` are then None and its parameters are the non-finite ones it ended with),
+    else None. ``seconds`` is the stack's wall time up to the member's end.
+    """
+
+    parameters: dict[str, np.ndarray]
+    costs: list[CostPoint]
+    accuracy: float | None
+    validation_accuracy: float | None
+    final_cost: float | None
+    epochs_completed: int
+    steps: int
+    seconds: float
+    stopped: bool
+    error: str | None
+
+
+class StackedTraining:
+    """One stack of runs, member ``i`` with ``configs[i]``, on ``X`` (features x examples) and ``Y``."""
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        configs: Sequence[TrainConfig],
+        *,
+        resume: StackCheckpoint | None = None,
+    ) -> None:
+        self.configs = configs = list(configs)
+        check_stack(configs)
+        shared = configs[0]
+        X, Y = check_arrays(X, Y)
+        self.validation: tuple[np.ndarray, np.ndarray] | None = None
+        if shared.validation_fraction > 0:
+            X, Y, X_val, Y_val = split_validation(X, Y, shared.validation_fraction, shared.seed)
+            self.validation = (X_val, Y_val)
+        self.X, self.Y = X, Y
+        self.sizes = layer_sizes(X.shape[0], shared.layers)
+        self._batches = MiniBatches(X, Y, min(shared.mini_batch_size or X.shape[1], X.shape[1]))
+        self._batch_sizes = sorted({batch.size for batch in self._batches.batches})
+        n, size = len(configs), parameter_count(self.sizes)
+        self.status = np.full(n, RUNNING, dtype=np.int8)
+        self.epochs_completed = np.zeros(n, dtype=np.int64)
+        self.steps = np.zeros(n, dtype=np.int64)
+        self._ended: dict[int, MemberState] = {}  # member -> the parameters and state it ended with
+        self._costs: list[list[CostPoint]] = [[] for _ in configs]
+        self._seconds = np.zeros(n)
+        self.epoch, self.step, self._mid_epoch = 0, 0, False
+        self._rates: np.ndarray | None = None  # the live rows' learning rates, None for a new live stack
+        self._decaying = False  # does a live member decay its learning rate?
+        slots = [tuple(make_optimizer(c.optimizer).init(0)) for c in configs]
+        if resume is None:
+            initial = [pack(initialize_parameters(self.sizes, c.init_seed), self.sizes) for c in configs]
+            saved = [(p, {name: np.zeros(size) for name in s}) for p, s in zip(initial, slots, strict=True)]
+        else:
+            saved = self._restore(resume, slots, size)
+        running = [i for i in range(n) if self.status[i] == RUNNING]
+        self._ended = {i: saved[i] for i in range(n) if self.status[i] != RUNNING}
+        self._live: LiveStack | None = None
+        if running:
+            optimizers = [configs[i].optimizer for i in running]
+            self._live = LiveStack(
+                self.sizes,
+                self._batch_sizes,
+                running,
+                optimizers,
+                [saved[i][0] for i in running],
+                [saved[i][1] for i in running],
+            )
+
+    def _restore(
+        self, checkpoint: StackCheckpoint, slots: list[tuple[str, ...]], size: int
+    ) -> list[MemberState]:
+        names = tuple(c.optimizer.name for c in self.configs)
+        if checkpoint.layer_sizes != self.sizes or checkpoint.optimizers != names:
+            raise CheckpointError(
+                f"checkpoint of a stack of {list(checkpoint.optimizers)} nets {list(checkpoint.layer_sizes)}"
+                f" does not fit this stack of {list(names)} nets {list(self.sizes)}"
+            )
+        if not 0 <= checkpoint.epoch <= self.configs[0].epochs:
+            raise CheckpointError("stack checkpoint does not fit this stack")
+        saved = checkpoint.members(slots, size)
+        self.epoch, self.step = checkpoint.epoch, checkpoint.step
+        self.status[:] = checkpoint.status
+        self.epochs_completed[:] = checkpoint.epochs_completed
+        self.steps[:] = checkpoint.steps
+        return saved
+
+    def checkpoint(self) -> StackCheckpoint:
+        """A copy of every member's state after the last epoch the stack completed."""
+        if self._mid_epoch:
+            raise CheckpointError("a stack stopped mid-epoch cannot be checkpointed")
+        return StackCheckpoint.of_members(
+            self.epoch,
+            self.step,
+            self.sizes,
+            tuple(c.optimizer.name for c in self.configs),
+            [self._member_state(member) for member in range(len(self.configs))],
+            self.status.copy(),
+            self.epochs_completed.copy(),
+            self.steps.copy(),
+        )
+
+    def _member_state(self, member: int) -> MemberState:
+        if member in self._ended:
+            parameters, state = self._ended[member]
+            return parameters.copy(), {name: vector.copy() for name, vector in state.items()}
+        return self._live.member_state(self._live.members.index(member))
+
+    def run(
+        self,
+        *,
+        on_point: Callable[[int, CostPoint], None] | None = None,
+        on_epoch: Callable[[int], None] | None = None,
+        on_done: Callable[[int, MemberResult], None] | None = None,
+        should_stop: Callable[[], Collection[int]] | None = None,
+    ) -> list[MemberResult]:
+        """Train every member up to the shared ``epochs``; return their results in member order.
+
+        ``should_stop`` is asked before every step and returns the members to stop now (none: an empty
+        collection; the whole stack: every index); a stopped member's result says ``stopped`` and how
+        far it got. ``on_point(member, point)`` gets each cost point as it is recorded, ``on_epoch`` the
+        number of epochs the stack completed after each one (``checkpoint()`` may be called there), and
+        ``on_done(member, result)`` each member's result as soon as the member ends: stopped, diverged,
+        or done with the last epoch.
+        """
+        shared, batches = self.configs[0], self._batches
+        started = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for epoch in range(self.epoch + 1, shared.epochs + 1):
+                if self._live is None:
+                    break
+                record = (epoch - 1) % shared.record_every == 0 or epoch == shared.epochs
+                batches.shuffle(shared.seed + epoch, signs=False, labels=True)
+                self._start_epoch(epoch)
+                costs = np.zeros(len(self._live.members)) if record else None
+                costs = self._steps(epoch, costs, should_stop, started, on_done)
+                if self._live is None:
+                    break
+                self._finish_epoch(epoch, costs, started, on_point, on_done)
+                if on_epoch is not None:
+                    on_epoch(epoch)
+        if self._live is not None and self.epoch == shared.epochs:
+            self._end(list(self._live.members), COMPLETED, None, started, on_done)
+        return [self._result(member) for member in range(len(self.configs))]
+
+    def _steps(self, epoch, costs, should_stop, started, on_done) -> np.ndarray | None:
+        """The epoch's steps; return the live rows' summed costs (None when the epoch records none)."""
+        batches, step = self._batches, self.step
+        plan = self._plan()
+        self._mid_epoch = True
+        for index in range(len(plan)):
+            if should_stop is not None and (stopping := should_stop()):
+                costs = self._end(stopping, STOPPED, costs, started, on_done)
+                if self._live is None:
+                    break
+                self._start_epoch(epoch)
+                plan = self._plan()
+            rows, inputs, labels, gradient, update = plan[index]
+            if rows is not None:
+                batches.gather(rows, inputs)
+            gradient(inputs, labels, costs)
+            step += 1
+            update(step)
+            self.step = step
+        return costs
+
+    def _finish_epoch(self, epoch, costs, started, on_point, on_done) -> None:
+        """End the members that diverged in ``epoch``; count the epoch and record the points of the
+        others."""
+        self._mid_epoch = False
+        finite = self._live.finite_rows(costs)
+        if not finite.all():
+            diverged = [self._live.members[row] for row in np.flatnonzero(~finite)]
+            costs = self._end(diverged, DIVERGED, costs, started, on_done)
+        self.epoch = epoch
+        if self._live is None:
+            return
+        members = self._live.member_array
+        self.epochs_completed[members], self.steps[members] = epoch, self.step
+        if costs is not None:
+            for member, cost in zip(
+                members.tolist(), (costs / self._batches.labels.size).tolist(), strict=True
+            ):
+                point = CostPoint(epoch, cost)
+                self._costs[member].append(point)
+                if on_point is not None:
+                    on_point(member, point)
+
+    def _start_epoch(self, epoch: int) -> None:
+        """Give the live rows their learning rates for ``epoch`` when they may change: in a new live
+        stack, and every epoch when a member decays its rate."""
+        live = self._live
+        if self._rates is not None and not self._decaying:
+            return
+        configs = [self.configs[member] for member in live.members]
+        self._decaying = any(c.decay.name != "none" for c in configs)
+        rates = np.array(
+            [learning_rate_for_epoch(c.optimizer.learning_rate, c.decay, epoch) for c in configs]
+        )
+        if self._rates is None or not np.array_equal(rates, self._rates):
+            live.start_epoch(rates)
+            self._rates = rates
+
+    def _plan(self) -> list[tuple]:
+        """Per mini-batch: its rows, inputs and labels, the live stack's pass for its size and update
+        (made once per live stack)."""
+        live = self._live
+        if live.plan is None:
+            live.plan = [
+                (b.rows, b.inputs, b.labels, live.passes[b.size].gradient, live.update)
+                for b in self._batches.batches
+            ]
+        return live.plan
+
+    def _end(
+        self,
+        members: Collection[int],
+        status: int,
+        costs: np.ndarray | None,
+        started: float,
+        on_done: Callable[[int, MemberResult], None] | None,
+    ) -> np.ndarray | None:
+        """End ``members`` (those still live) with ``status``; return the other rows' ``costs``."""
+        live = self._live
+        rows = {live.members.index(member) for member in members if member in live.members}
+        seconds = time.perf_counter() - started
+        for row in sorted(rows):
+            member = live.members[row]
+            self._ended[member] = live.member_state(row)
+            self.status[member], self.steps[member], self._seconds[member] = status, self.step, seconds
+        self._live = live.without(rows) if rows else live
+        if rows:
+            self._rates = None
+        if on_done is not None:
+            for member in sorted(live.members[row] for row in rows):
+                on_done(member, self._result(member))
+        keep = [row for row in range(len(live.members)) if row not in rows]
+        return None if costs is None else costs[keep]
+
+    def _result(self, member: int) -> MemberResult:
+        parameters, _ = self._member_state(member)
+        weights = unpack(parameters, self.sizes)
+        diverged = self.status[member] == DIVERGED
+        costs = self._costs[member]
+        validation = None if self.validation is None or diverged else accuracy(weights, *self.validation)
+        return MemberResult(
+            parameters=weights,
+            costs=list(costs),
+            accuracy=None if diverged else accuracy(weights, self.X, self.Y),
+            validation_accuracy=validation,
+            final_cost=costs[-1].cost if costs else None,
+            epochs_completed=int(self.epochs_completed[member]),
+            steps=int(self.steps[member]),
+            seconds=float(self._seconds[member]),
+            stopped=bool(self.status[member] == STOPPED),
+            error=f"diverged at epoch {self.epochs_completed[member] + 1}" if diverged else None,
+        )
