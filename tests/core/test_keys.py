@@ -12,7 +12,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "redis-layout.md"
 
 
 def test_the_documented_table_is_the_one_core_keys_renders() -> None:
-    assert layout_table() in DOC.read_text()
+    regenerate = "paste the output of: python -c 'from core.keys import layout_table; print(layout_table())'"
+    assert layout_table() in DOC.read_text(), regenerate
 
 
 def test_every_key_name_has_a_row_and_rows_are_unique() -> None:
