@@ -1,10 +1,11 @@
 """The `descent` command: `train` runs one job in-process, `compare` several optimizers side by side,
-`serve` starts the service, `worker` one worker."""
+`sweep` a hyperparameter sweep (both as stacks), `serve` starts the service, `worker` its workers."""
 
 import typer
 
 from descent.compare_command import compare
 from descent.serve_command import serve, worker
+from descent.sweep_command import sweep
 from descent.train_command import train
 
 app = typer.Typer(
@@ -15,5 +16,6 @@ app = typer.Typer(
 )
 app.command("train")(train)
 app.command("compare")(compare)
+app.command("sweep")(sweep)
 app.command("serve")(serve)
 app.command("worker")(worker)

@@ -1,8 +1,9 @@
 """`descent compare`: several optimizers on the same data and net, in-process, side by side.
 
 The course's comparison (gd, momentum and Adam on the moons) on any data: one run per optimizer with the
-same layers, learning rate, mini-batches, epochs and seeds, then a table (or ``--json``: one object per
-optimizer, as ``descent train --json`` prints) and, with ``--plot``, their cost histories on one chart.
+same layers, learning rate, mini-batches, epochs and seeds, trained as one stack (``descent.stacked_runs``:
+each run equals its `descent train` within 1e-10), then a table (or ``--json``: one object per optimizer)
+and, with ``--plot``, their cost histories on one chart.
 """
 
 from __future__ import annotations
@@ -13,21 +14,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from descent.stacked_runs import print_table, report, run_stacks
 from descent.train_command import (
     check_plot_path,
     fail,
     load_dataset,
     parse_layers,
     parse_mini_batch_size,
-    run_training,
     write_cost_plot,
 )
-from trainer import TrainConfig, TrainResult
+from trainer import TrainConfig
 from trainer.config import OPTIMIZER_NAMES, OptimizerConfig
-from trainer.errors import DivergedError, TrainerError
+from trainer.errors import TrainerError
 
 _RUN = TrainConfig()
 
@@ -47,7 +46,7 @@ def parse_optimizers(text: str) -> tuple[str, ...]:
 def compare(
     optimizers: Annotated[str, typer.Option(help="Comma-separated optimizers.")] = "gd,momentum,adam",
     dataset: Annotated[
-        str, typer.Option(help="A built-in name, or a .npz/.csv file (see `descent train`).")
+        str, typer.Option(help="A built-in name, or a .npz/.npy/.csv file (see `descent train`).")
     ] = "moons",
     layers: Annotated[str, typer.Option(help="Hidden layer sizes, comma-separated.")] = "5,2",
     learning_rate: Annotated[
@@ -63,7 +62,8 @@ def compare(
     plot: Annotated[Path | None, typer.Option(help="Draw the cost histories to this .svg or .png.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Train each optimizer on the same data and net; the defaults are the course's comparison."""
+    """Train each optimizer on the same data and net, as one stack; the defaults are the course's
+    comparison."""
     names = parse_optimizers(optimizers)
     check_plot_path(plot)
     base = TrainConfig(
@@ -75,59 +75,22 @@ def compare(
         init_seed=init_seed,
         validation_fraction=validation_fraction,
     )
+    configs = [
+        dataclasses.replace(base, optimizer=OptimizerConfig(name=name, learning_rate=learning_rate))
+        for name in names
+    ]
     try:
         X, Y = load_dataset(dataset, None, None, None)
+        results = run_stacks(X, Y, configs, quiet)
     except TrainerError as error:
         raise fail(str(error)) from None
-    runs: dict[str, TrainResult | str] = {}
-    for name in names:
-        config = dataclasses.replace(base, optimizer=OptimizerConfig(name=name, learning_rate=learning_rate))
-        try:
-            runs[name] = run_training(X, Y, config, quiet)
-        except DivergedError as error:
-            runs[name] = str(error)
-        except TrainerError as error:
-            raise fail(str(error)) from None
+    reports = [
+        {"optimizer": name, **report(name, {}, result)} for name, result in zip(names, results, strict=True)
+    ]
     if plot is not None:
-        series = {
-            name: [(p.epoch, p.cost) for p in run.costs]
-            for name, run in runs.items()
-            if not isinstance(run, str)
-        }
+        series = {r["label"]: [(p["epoch"], p["cost"]) for p in r["costs"]] for r in reports}
         write_cost_plot(plot, series, f"Cost per epoch on {dataset}")
     if json_output:
-        typer.echo(json.dumps([_report(name, run) for name, run in runs.items()]))
+        typer.echo(json.dumps(reports))
     else:
-        Console().print(_table(dataset, X.shape, runs))
-
-
-def _report(name: str, run: TrainResult | str) -> dict:
-    if isinstance(run, str):
-        return {"optimizer": name, "error": run}
-    report = {
-        "optimizer": name,
-        "accuracy": run.accuracy,
-        "final_cost": run.final_cost,
-        "seconds": run.seconds,
-    }
-    if run.validation_accuracy is not None:
-        report["validation_accuracy"] = run.validation_accuracy
-    report["costs"] = [{"epoch": p.epoch, "cost": p.cost} for p in run.costs]
-    return report
-
-
-def _table(dataset: str, shape: tuple[int, int], runs: dict[str, TrainResult | str]) -> Table:
-    done = [run for run in runs.values() if not isinstance(run, str)]
-    with_validation = any(run.validation_accuracy is not None for run in done)
-    columns = ["optimizer", "accuracy", *(["validation"] if with_validation else []), "final cost", "seconds"]
-    table = Table(title=f"{dataset} ({shape[0]} features x {shape[1]} examples)")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "optimizer" else "right")
-    for name, run in runs.items():
-        if isinstance(run, str):
-            table.add_row(name, run, *[""] * (len(columns) - 2))
-            continue
-        validation = [f"{run.validation_accuracy:.4f}"] if with_validation else []
-        cost = "" if run.final_cost is None else f"{run.final_cost:.6g}"
-        table.add_row(name, f"{run.accuracy:.4f}", *validation, cost, f"{run.seconds:.2f}")
-    return table
+        print_table(f"{dataset} ({X.shape[0]} features x {X.shape[1]} examples)", reports)

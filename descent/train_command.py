@@ -94,7 +94,7 @@ def load_dataset(
 
 
 @contextmanager
-def _ctrl_c_stops(flag: list[bool]):
+def ctrl_c_stops(flag: list[bool]):
     """The first SIGINT sets ``flag[0]`` (the run stops after its step); a second one aborts."""
 
     def handler(signum, frame):
@@ -126,7 +126,7 @@ def run_training(X: np.ndarray, Y: np.ndarray, config: TrainConfig, quiet: bool)
     stop = [False]
     with (
         Progress(*columns, console=console, auto_refresh=False, disable=quiet) as progress,
-        _ctrl_c_stops(stop),
+        ctrl_c_stops(stop),
     ):
         task = progress.add_task("", total=config.epochs)
         last = [0.0, ""]
