@@ -41,13 +41,14 @@ def app_client(own_redis: RedisServer, settings: Settings) -> Iterator[TestClien
         yield client
 
 
-def every_request(client: TestClient, job_id: str, dataset_id: str) -> list[tuple[str, str, dict]]:
+def every_request(client: TestClient, ids: dict[str, str]) -> list[tuple[str, str, dict]]:
     """One request per documented operation but /healthz and /readyz, with real ids and valid bodies."""
     bodies = {
         ("POST", "/jobs"): {"json": {"epochs": 3}},
         ("POST", "/jobs/{job_id}/predict"): {"json": {"X": [[1.0], [2.0]]}},
         ("POST", "/datasets"): {"files": {"file": ("d.csv", CSV, "text/csv")}},
-        ("GET", "/plots/costs"): {"params": {"job": job_id}},
+        ("GET", "/plots/costs"): {"params": {"job": ids["job_id"]}},
+        ("POST", "/experiments"): {"json": {"base": {"epochs": 3}}},
     }
     requests = []
     for path, operations in client.get("/openapi.json").json()["paths"].items():
@@ -55,7 +56,9 @@ def every_request(client: TestClient, job_id: str, dataset_id: str) -> list[tupl
             continue
         for method in operations:
             kwargs = bodies.get((method.upper(), path), {})
-            url = path.replace("{job_id}", job_id).replace("{dataset_id}", dataset_id)
+            url = path
+            for name, value in ids.items():
+                url = url.replace(f"{{{name}}}", value)
             assert not re.search(r"\{", url), url
             requests.append((method.upper(), url, kwargs))
     assert len(requests) >= 10
@@ -83,18 +86,25 @@ def assert_all_503_quickly(client: TestClient, requests: list[tuple[str, str, di
     return slowest
 
 
-def seed(client: TestClient) -> tuple[str, str]:
+def seed(client: TestClient) -> dict[str, str]:
+    """A dataset, a job and an experiment: the ids of the paths' parameters."""
     dataset = client.post("/datasets", files={"file": ("d.csv", CSV, "text/csv")})
     job = client.post("/jobs", json={"epochs": 3})
-    assert dataset.status_code == 201 and job.status_code == 202
-    return job.json()["id"], dataset.json()["id"]
+    experiment = client.post("/experiments", json={"base": {"epochs": 3}})
+    assert dataset.status_code == 201 and job.status_code == 202 and experiment.status_code == 202
+    return {
+        "job_id": job.json()["id"],
+        "dataset_id": dataset.json()["id"],
+        "experiment_id": experiment.json()["id"],
+    }
 
 
 def test_redis_stopped_is_503_then_recovers_with_every_job(
     app_client: TestClient, own_redis: RedisServer
 ) -> None:
-    job_id, dataset_id = seed(app_client)
-    requests = every_request(app_client, job_id, dataset_id)
+    ids = seed(app_client)
+    job_id, dataset_id = ids["job_id"], ids["dataset_id"]
+    requests = every_request(app_client, ids)
     own_redis.stop()
     slowest = assert_all_503_quickly(app_client, requests)
     print(f"Redis stopped: slowest 503 in {slowest * 1000:.0f} ms over {len(requests)} operations")
@@ -103,12 +113,15 @@ def test_redis_stopped_is_503_then_recovers_with_every_job(
     assert job.status_code == 200 and job.json()["status"] == "queued"
     assert app_client.get(f"/datasets/{dataset_id}").status_code == 200
     assert app_client.post("/jobs", json={"epochs": 3}).status_code == 202
-    assert app_client.get("/jobs").json()["total"] == 2
+    assert app_client.get("/jobs").json()["total"] == 2 + 3, (
+        "the job, the experiment's 3 members, the new job"
+    )
 
 
 def test_redis_stuck_is_503_within_the_client_timeout(app_client: TestClient, own_redis: RedisServer) -> None:
-    job_id, dataset_id = seed(app_client)
-    requests = every_request(app_client, job_id, dataset_id)[:6]
+    ids = seed(app_client)
+    job_id = ids["job_id"]
+    requests = every_request(app_client, ids)[:6]
     assert own_redis.process is not None
     os.kill(own_redis.process.pid, signal.SIGSTOP)  # accepts connections, never answers
     try:

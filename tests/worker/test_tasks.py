@@ -20,15 +20,15 @@ from worker import reporter, tasks
 
 
 class FlushTimes(JobStore):
-    """The real store, noting when each flush (``append_costs``) happens."""
+    """The real store, noting when each flush (``append_progress``) happens."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.flushes: list[float] = []
 
-    def append_costs(self, *args: Any, **kwargs: Any) -> None:
+    def append_progress(self, *args: Any, **kwargs: Any) -> None:
         self.flushes.append(time.monotonic())
-        super().append_costs(*args, **kwargs)
+        super().append_progress(*args, **kwargs)
 
 
 def execute(jobs: JobQueue, job_id: str, shutdown: threading.Event | None = None) -> str:
