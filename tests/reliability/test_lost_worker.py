@@ -99,8 +99,9 @@ def test_a_job_whose_worker_is_lost_max_attempts_times_fails_saying_so(
         assert record is not None and record.error is not None
         assert record.error.startswith("worker lost 1 time; last seen at 20"), record.error
         assert store.costs_since(job_id) == points, "the history so far is kept"
-        failed = Job.fetch(job_id, connection=store.redis, serializer=JSONSerializer)
-        assert failed.get_status() == JobStatus.FAILED, "RQ failed its job too"
+        rq_job = Job.fetch(job_id, connection=store.redis, serializer=JSONSerializer)
+        rq_failed = lambda: rq_job.get_status(refresh=True) == JobStatus.FAILED  # noqa: E731
+        wait_for(rq_failed, 5, "RQ to record its job failed too (after the callback, in the same sweep)")
         time.sleep(0.5)
         assert status(store, job_id) == "failed" and second.poll() is None
     finally:
