@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 import redis
@@ -60,6 +61,7 @@ class RunReporter:
         self.shutdown = shutdown
         self.pending: list[tuple[int, float]] = []
         self.epoch = training.epoch
+        self.counted_steps = training.step  # steps already added to the metrics' count
         self.handing_back = False
         self.checkpoint_seconds = checkpoint_seconds
         now = time.monotonic()
@@ -88,14 +90,18 @@ class RunReporter:
             self._checkpoint()
 
     def flush(self, *, final: bool = False) -> None:
-        """Write the buffered points and the progress in one round trip (a final flush must succeed)."""
+        """Write the buffered points, the progress and the steps done since the last flush in one round trip
+        (a final flush must succeed)."""
         points, self.pending = self.pending, []
         self.next_flush = time.monotonic() + FLUSH_SECONDS
+        step = self.training.step
+        append = partial(self.store.append_costs, self.job_id, points, self.epoch, step - self.counted_steps)
         try:
             if final:
-                write_until_done(lambda: self.store.append_costs(self.job_id, points, epoch=self.epoch))
+                write_until_done(append)
             else:
-                self.store.append_costs(self.job_id, points, epoch=self.epoch)
+                append()
+            self.counted_steps = step
             self.flush_failing = False
         except redis.RedisError as exc:
             self.pending = points + self.pending

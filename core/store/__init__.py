@@ -15,8 +15,8 @@ What a worker does with a job, through this class only (``worker.tasks``):
    run that lost the job writes nothing), or a hand-back (``core.queue.JobQueue.hand_back``).
 
 The parts, one module each: ``base`` (client, keys, npz), ``jobs`` (records and status changes),
-``costs``, ``artifacts`` (model, checkpoint), ``datasets`` and ``submissions`` (idempotency keys, rate
-counters).
+``costs``, ``artifacts`` (model, checkpoint), ``datasets``, ``submissions`` (idempotency keys, rate
+counters) and ``stats`` (the counters of ``GET /metrics``).
 """
 
 from core.store.artifacts import Artifacts
@@ -24,10 +24,11 @@ from core.store.base import PUBLIC_OWNER, connect, npz_to_arrays
 from core.store.costs import Costs
 from core.store.datasets import DatasetRecord, Datasets
 from core.store.jobs import JobRecord, Jobs
+from core.store.stats import Stats
 from core.store.submissions import Submissions
 
 __all__ = ["PUBLIC_OWNER", "DatasetRecord", "JobRecord", "JobStore", "connect", "npz_to_arrays"]
 
 
-class JobStore(Jobs, Costs, Artifacts, Datasets, Submissions):
+class JobStore(Jobs, Costs, Artifacts, Datasets, Submissions, Stats):
     """Jobs, their costs, models, checkpoints and cancel flags, and uploaded datasets, in Redis."""

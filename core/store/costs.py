@@ -33,9 +33,10 @@ class Costs(StoreBase):
     """Progress (``epoch``, ``updated_at``) and the cost points the worker appends and clients page."""
 
     def append_costs(
-        self, job_id: str, points: Iterable[tuple[int, float]], epoch: int | None = None
+        self, job_id: str, points: Iterable[tuple[int, float]], epoch: int | None = None, steps: int = 0
     ) -> None:
-        """Add cost points ``(epoch, cost)`` in one round trip, and the progress if ``epoch`` is given.
+        """Add cost points ``(epoch, cost)`` in one round trip, and the progress if ``epoch`` is given;
+        ``steps`` training steps done since the last append are added to ``P:stats`` (``core.store.stats``).
 
         A point replaces any earlier point at the same epoch, so a resumed job never duplicates one.
         """
@@ -47,6 +48,8 @@ class Costs(StoreBase):
             pipe.expire(key, self.ttl)
             if epoch is not None:
                 pipe.hset(self.keys.job(job_id), mapping={"epoch": epoch, "updated_at": repr(time.time())})
+            if steps:
+                pipe.hincrby(self.keys.stats(), "steps", steps)
             pipe.execute()
 
     def drop_costs_after(self, job_id: str, epoch: int) -> None:
