@@ -37,6 +37,7 @@ class ContextFilter(logging.Filter):
     """Puts ``request_id`` and ``job_id`` on every record (from the context unless the record has them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)  # uvicorn's copy of the message with terminal colours
         if getattr(record, "request_id", None) is None:
             record.request_id = REQUEST_ID.get()
         if getattr(record, "job_id", None) is None:
@@ -72,6 +73,27 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
         for old in list(routed.handlers):
             routed.removeHandler(old)
         routed.propagate = True
+
+
+def dict_config(log_format: str = "text", level: str = "INFO") -> dict:
+    """What :func:`configure_logging` does, as a ``logging.config.dictConfig`` (uvicorn's
+    ``--log-config``, which applies it in its parent process too)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "core.logs.ContextFilter"}},
+        "formatters": {"descent": {"()": "core.logs.formatter", "log_format": log_format}},
+        "handlers": {
+            "descent": {
+                "class": "core.logs.DescentHandler",
+                "formatter": "descent",
+                "filters": ["context"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["descent"], "level": level.upper()},
+        "loggers": {name: {"handlers": [], "propagate": True} for name in ROUTED_LOGGERS},
+    }
 
 
 @contextmanager

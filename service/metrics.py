@@ -73,11 +73,15 @@ class ProcessCollector(Collector):
         yield from REGISTRY.collect()
 
 
-def scrape_registry(redis: Redis, settings: Settings) -> CollectorRegistry:
-    """What a scrape reads: every API process's metrics (or this process's) and Redis's."""
+def scrape_registry(
+    redis: Redis, settings: Settings, multiprocess_dir: str | None = None
+) -> CollectorRegistry:
+    """What a scrape reads: every API process's metrics (from ``multiprocess_dir``, by default
+    ``$PROMETHEUS_MULTIPROC_DIR``; without one, this process's) and Redis's."""
     registry = CollectorRegistry(auto_describe=False)
-    if os.environ.get(MULTIPROCESS_DIR):
-        multiprocess.MultiProcessCollector(registry)
+    folder = multiprocess_dir or os.environ.get(MULTIPROCESS_DIR)
+    if folder:
+        multiprocess.MultiProcessCollector(registry, path=folder)
     else:
         registry.register(ProcessCollector())
     registry.register(RedisCollector(redis, settings))

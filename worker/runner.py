@@ -46,7 +46,7 @@ from threadpoolctl import threadpool_limits
 import worker.tasks  # noqa: F401  (NumPy and the trainer load once per process, before the first job)
 from core.config import Settings, get_settings
 from core.keys import Keys
-from core.logs import configure_logging
+from core.logs import bound_job, configure_logging
 from worker.context import running_under
 
 BEAT_SECONDS = 1
@@ -99,7 +99,7 @@ class DescentWorker(SimpleWorker):
         beat = threading.Thread(target=self._beat, args=(job, execution, done), daemon=True, name="beat")
         beat.start()
         try:
-            with running_under(self.shutdown):
+            with running_under(self.shutdown), bound_job(job.args[0] if job.args else job.id):
                 self.perform_job(job, queue, execution)
         finally:
             done.set()
