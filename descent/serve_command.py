@@ -17,7 +17,6 @@ error.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import subprocess
@@ -32,10 +31,9 @@ from typing import Annotated
 import typer
 
 from core.config import Settings, get_settings
-from core.logs import configure_logging
 from descent.embedded_redis import EmbeddedRedisError, kill_group, start_redis, stop_process
 from descent.run_guard import DataDirLock, RunRefused, check_port
-from descent.serve_logs import UvicornLogConfig
+from descent.serve_logs import UvicornLogConfig, say
 from descent.serve_metrics import ServeMetrics
 
 STOP_TIMEOUT_SECONDS = 10.0
@@ -98,10 +96,10 @@ def serve(
     except RunRefused as exc:
         if lock is not None:
             lock.discard()
-        say(settings, str(exc), error=True)
+        say(str(exc), error=True)
         raise typer.Exit(1) from None
     if lock is not None and lock.took_over():
-        say(settings, f"took over the lock of {lock.data_dir}: its process ({lock.took_over()}) is gone")
+        say(f"took over the lock of {lock.data_dir}: its process ({lock.took_over()}) is gone")
     stop = _stop_on_signals()
     redis: EmbeddedRedis | None = None
     children: list[Child] = []
@@ -111,7 +109,7 @@ def serve(
         if lock is not None:
             redis = EmbeddedRedis(lock)
             env["REDIS_URL"] = redis.url
-            say(settings, f"embedded Redis at {redis.url}, data in {redis.data_dir}")
+            say(f"embedded Redis at {redis.url}, data in {redis.data_dir}")
         api_command = _api_command(host, port, api_processes, access_log, logs.uvicorn_options())
         api = Child("API", api_command, {**env, **metrics.env()})
         children = [api]
@@ -121,10 +119,10 @@ def serve(
         if not _wait_for_api(host, port, api, stop):
             raise typer.Exit(1)
         metrics.serve(env.get("REDIS_URL", settings.redis_url))
-        say(settings, f"API docs at http://{_display_host(host)}:{port}/docs ({n_workers} workers)")
+        say(f"API docs at http://{_display_host(host)}:{port}/docs ({n_workers} workers)")
         _supervise(api, children[1:], redis, stop)
     except EmbeddedRedisError as exc:
-        say(settings, str(exc), error=True)
+        say(str(exc), error=True)
         raise typer.Exit(1) from None
     finally:
         _stop_all(children)
@@ -136,16 +134,6 @@ def serve(
             lock.release()
     if not stop.is_set():  # the API exited by itself
         raise typer.Exit(1)
-
-
-def say(settings: Settings, message: str, *, error: bool = False) -> None:
-    """A line of the supervisor: ``descent: …`` on the terminal, or a JSON log line with
-    ``DESCENT_LOG_FORMAT=json`` (as the API's and the workers')."""
-    if settings.log_format == "json":
-        configure_logging("json", settings.log_level)
-        logging.getLogger("descent.serve").log(logging.ERROR if error else logging.INFO, message)
-    else:
-        typer.echo(f"descent: {message}", err=error)
 
 
 class Child:
@@ -172,9 +160,9 @@ class Child:
             self.exited_at = now
             stable = now - self.started > STABLE_SECONDS
             self.delay = 1.0 if stable else min(self.delay * 2, MAX_RESTART_DELAY_SECONDS)
-            typer.echo(
-                f"descent: {self.name} exited ({self.process.returncode}); restarting it in {self.delay:g} s",
-                err=True,
+            say(
+                f"{self.name} exited ({self.process.returncode}); restarting it in {self.delay:g} s",
+                error=True,
             )
         if now >= self.exited_at + self.delay:
             self.start()
@@ -193,7 +181,7 @@ class EmbeddedRedis:
     def restart_if_exited(self) -> None:
         if self.process.poll() is not None:
             code = self.process.returncode
-            typer.echo(f"descent: the embedded Redis exited ({code}); restarting it", err=True)
+            say(f"the embedded Redis exited ({code}); restarting it", error=True)
             self.process, _ = start_redis(self.data_dir, port=self.port)
             self.lock.note_redis(self.process.pid)
 
@@ -234,7 +222,7 @@ def _wait_for_api(host: str, port: int, api: Child, stop: threading.Event) -> bo
             pass
         stop.wait(0.05)
     if not stop.is_set():
-        typer.echo(f"descent: the API did not come up on {url}", err=True)
+        say(f"the API did not come up on {url}", error=True)
     return False
 
 
@@ -242,7 +230,7 @@ def _supervise(api: Child, workers: list[Child], redis: EmbeddedRedis | None, st
     """Until a stop signal or the API's exit: restart the embedded Redis and the workers if they exit."""
     while not stop.wait(POLL_SECONDS):
         if api.process.poll() is not None:
-            typer.echo(f"descent: the API exited ({api.process.returncode})", err=True)
+            say(f"the API exited ({api.process.returncode})", error=True)
             return
         if redis is not None:
             redis.restart_if_exited()

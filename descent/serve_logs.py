@@ -1,4 +1,4 @@
-"""uvicorn's logging under `descent serve`, so that every line of the API is in ``log_format``.
+"""The logging of `descent serve`: its own lines (:func:`say`), and uvicorn's in ``log_format``.
 
 uvicorn configures logging in its own parent process (``Uvicorn running on …``, ``Started parent
 process``) and in each of its processes before the app exists; ``service.main.create_app`` then applies
@@ -10,12 +10,15 @@ so `descent serve` writes ``core.logs.dict_config`` to a temporary file and hand
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
 
-from core.config import Settings
-from core.logs import dict_config
+import typer
+
+from core.config import Settings, get_settings
+from core.logs import configure_logging, dict_config
 
 
 class UvicornLogConfig:
@@ -36,3 +39,14 @@ class UvicornLogConfig:
     def close(self) -> None:
         if self.path is not None:
             self.path.unlink(missing_ok=True)
+
+
+def say(message: str, *, error: bool = False) -> None:
+    """A line of the supervisor: ``descent: …`` on the terminal, or a JSON log line with
+    ``DESCENT_LOG_FORMAT=json`` (as the API's and the workers')."""
+    settings = get_settings()
+    if settings.log_format == "json":
+        configure_logging("json", settings.log_level)
+        logging.getLogger("descent.serve").log(logging.ERROR if error else logging.INFO, message)
+    else:
+        typer.echo(f"descent: {message}", err=error)
