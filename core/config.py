@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         """``JSON`` is read as ``json``."""
         return value.strip().lower() if isinstance(value, str) else value
 
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: object) -> object:
+        """An empty ``DESCENT_METRICS_PORT`` (the compose file's default) means unset."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
