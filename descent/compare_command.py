@@ -117,6 +117,7 @@ def _report(name: str, run: TrainResult | str) -> dict:
 
 
 def _table(dataset: str, shape: tuple[int, int], runs: dict[str, TrainResult | str]) -> Table:
+    """One row per run; one number format per column (accuracies 4 decimals, costs 6, seconds 2)."""
     done = [run for run in runs.values() if not isinstance(run, str)]
     with_validation = any(run.validation_accuracy is not None for run in done)
     columns = ["optimizer", "accuracy", *(["validation"] if with_validation else []), "final cost", "seconds"]
@@ -128,6 +129,6 @@ def _table(dataset: str, shape: tuple[int, int], runs: dict[str, TrainResult | s
             table.add_row(name, run, *[""] * (len(columns) - 2))
             continue
         validation = [f"{run.validation_accuracy:.4f}"] if with_validation else []
-        cost = "" if run.final_cost is None else f"{run.final_cost:.6g}"
+        cost = "" if run.final_cost is None else f"{run.final_cost:.6f}"
         table.add_row(name, f"{run.accuracy:.4f}", *validation, cost, f"{run.seconds:.2f}")
     return table
