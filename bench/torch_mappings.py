@@ -15,13 +15,20 @@ rate against ``torch.optim.lr_scheduler.LambdaLR`` (one epoch a step).
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-import numpy as np
-import torch
+ROOT = Path(__file__).resolve().parents[1]
+# bench/trainer.py sits beside this file: keep its folder off sys.path so that `import trainer` is the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
 
-from trainer.config import DecayConfig, OptimizerConfig
-from trainer.optimizers import make_optimizer
-from trainer.schedules import learning_rate_for_epoch
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from trainer.config import DecayConfig, OptimizerConfig  # noqa: E402
+from trainer.optimizers import make_optimizer  # noqa: E402
+from trainer.schedules import learning_rate_for_epoch  # noqa: E402
 
 LR, BETA, BETA1, BETA2, EPS, WD = 0.01, 0.9, 0.9, 0.999, 1e-8, 0.01
 

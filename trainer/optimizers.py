@@ -15,8 +15,10 @@ adamw      W -= lr * weight_decay * W   (decoupled, as torch.optim.AdamW), then 
 =========  ==================================================================================
 
 ``eps`` sits inside the square root as the course writes it; ``epsilon_inside_sqrt=False`` puts it
-outside, ``/ (sqrt(s) + eps)``, as PyTorch and Keras do. Nesterov is the look-ahead form of the course's
-momentum (torch's ``nesterov=True`` with the ``(1 - beta)`` factor kept).
+outside, ``/ (sqrt(s_c) + eps)``, as PyTorch does (Keras adds it to the root of the *uncorrected* ``s``,
+which is not the same). Nesterov is the look-ahead form of the course's momentum. The exact torch.optim
+equivalents (momentum is ``SGD(lr * (1 - beta), momentum=beta)``, not ``dampening=beta``) are in
+docs/optimizers.md, checked by ``bench/torch_mappings.py``.
 
 ``update`` takes the gradient already multiplied by the optimizer's ``gain(lr)``: ``lr`` for gd (whose step
 is then ``W -= grads``), ``1 - beta`` for the moment averages, ``lr`` for rmsprop. The trainer multiplies the
