@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# bench/trainer.py sits beside this file: keep its folder off sys.path so that `import trainer` is the package.
+# bench/trainer.py is beside this file: keep its folder off sys.path so `import trainer` is the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
@@ -37,7 +37,13 @@ def mappings() -> list[tuple[str, OptimizerConfig, str, object, DecayConfig | No
     """(name, descent's optimizer, the torch expression, a torch.optim factory, decay)."""
     outside = {"epsilon_inside_sqrt": False}
     return [
-        ("gd", OptimizerConfig(name="gd", learning_rate=LR), "SGD(lr)", lambda p: torch.optim.SGD(p, lr=LR), None),
+        (
+            "gd",
+            OptimizerConfig(name="gd", learning_rate=LR),
+            "SGD(lr)",
+            lambda p: torch.optim.SGD(p, lr=LR),
+            None,
+        ),
         (
             "momentum",
             OptimizerConfig(name="momentum", learning_rate=LR, beta=BETA),
@@ -76,7 +82,13 @@ def mappings() -> list[tuple[str, OptimizerConfig, str, object, DecayConfig | No
         (
             "adamw, ε outside",
             OptimizerConfig(
-                name="adamw", learning_rate=LR, beta1=BETA1, beta2=BETA2, epsilon=EPS, weight_decay=WD, **outside
+                name="adamw",
+                learning_rate=LR,
+                beta1=BETA1,
+                beta2=BETA2,
+                epsilon=EPS,
+                weight_decay=WD,
+                **outside,
             ),
             "AdamW(lr, betas=(β1, β2), eps=ε, weight_decay=wd)",
             lambda p: torch.optim.AdamW(p, lr=LR, betas=(BETA1, BETA2), eps=EPS, weight_decay=WD),
@@ -113,7 +125,9 @@ def torch_lambda(decay: DecayConfig):
     return lambda e: 1 / (1 + decay.decay_rate * (max(e - 1, 0) // decay.time_interval))
 
 
-def largest_difference(config: OptimizerConfig, factory, decay: DecayConfig | None, steps: int, size: int) -> float:
+def largest_difference(
+    config: OptimizerConfig, factory, decay: DecayConfig | None, steps: int, size: int
+) -> float:
     rng = np.random.default_rng(0)
     start = rng.normal(size=size)
     ours, theirs = start.copy(), torch.tensor(start.copy(), requires_grad=True)
@@ -123,7 +137,11 @@ def largest_difference(config: OptimizerConfig, factory, decay: DecayConfig | No
     worst = 0.0
     for step in range(1, steps + 1):
         grad = rng.normal(size=size)
-        lr = config.learning_rate if decay is None else learning_rate_for_epoch(config.learning_rate, decay, step)
+        lr = (
+            config.learning_rate
+            if decay is None
+            else learning_rate_for_epoch(config.learning_rate, decay, step)
+        )
         optimizer.update(ours, grad * optimizer.gain(lr), state, step, lr)
         theirs.grad = torch.tensor(grad)
         reference.step()
