@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         default_factory=list,
         validation_alias=AliasChoices("API_KEYS", "DESCENT_API_KEYS"),
         description="Comma-separated API keys; unset or empty means no authentication (owner `public`). "
-        "When set, every endpoint but /healthz, /readyz, /docs and /openapi.json needs "
+        "When set, every endpoint but /healthz, /readyz, /metrics, /docs and /openapi.json needs "
         "`Authorization: Bearer <key>`, and each key sees only the jobs and datasets it created.",
     )
     redis_timeout_seconds: float = Field(

@@ -235,3 +235,12 @@ def test_prometheus_is_optional_and_scrapes_the_api(services: dict) -> None:
     (scrape,) = config["scrape_configs"]
     assert scrape["metrics_path"] == "/metrics"
     assert scrape["static_configs"] == [{"targets": ["api:8000"]}]  # the api service's container port
+
+
+def test_env_example_names_every_setting() -> None:
+    """Every Settings field appears in .env.example: as a compose variable, or commented out (the settings
+    of `make run` and `descent serve` only)."""
+    text = ENV_EXAMPLE.read_text()
+    for field in Settings.model_fields:
+        names = _env_names(field)
+        assert any(f"\n{name}=" in text or f"\n# {name}=" in text for name in names), field
