@@ -154,3 +154,4 @@ def test_one_job_is_followed_through_the_json_logs_from_the_api_to_the_worker(se
     assert any(line["request_id"] == "follow-me-2" for line in access)
     for line in serve.lines():
         assert {"time", "level", "logger", "message", "process", "request_id", "job_id"} <= line.keys()
+        assert "Job OK" not in line["message"] and "Successfully completed" not in line["message"]
