@@ -22,8 +22,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
 
-run: install  ## install and start the API and workers on an embedded Redis
-	@echo "descent: API docs at http://$(HOST):$(PORT)/docs"
+run: install  ## install and start the API and workers on an embedded Redis (make run PORT=8001 HOST=0.0.0.0)
 	$(BIN)/descent serve --host $(HOST) --port $(PORT)
 
 test: lint  ## install dev dependencies, lint, and run the whole suite

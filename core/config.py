@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         default_factory=list,
         validation_alias=AliasChoices("API_KEYS", "DESCENT_API_KEYS"),
         description="Comma-separated API keys; unset or empty means no authentication (owner `public`). "
-        "When set, every endpoint but /healthz, /readyz, /docs and /openapi.json needs "
+        "When set, every endpoint but /healthz, /readyz, /metrics, /docs and /openapi.json needs "
         "`Authorization: Bearer <key>`, and each key sees only the jobs and datasets it created.",
     )
     redis_timeout_seconds: float = Field(
@@ -108,6 +108,46 @@ class Settings(BaseSettings):
     min_job_seconds: float = Field(
         default=30.0, gt=0, description="Floor of a job's wall-clock limit (max_job_seconds wins if smaller)."
     )
+
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text`, or `json`: one JSON object per line from the API and the workers, with "
+        "`request_id` and `job_id` (core/logs.py).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="The lowest level logged by the API and the workers."
+    )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at GET /metrics (API keys do not guard it: see "
+        "metrics_port to serve it on a port of its own instead).",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve /metrics on this port (bound to metrics_host by `descent serve`) instead of "
+        "the API's port; unset: on the API's port.",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Interface of metrics_port.")
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        """``JSON`` is read as ``json``."""
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: object) -> object:
+        """An empty ``DESCENT_METRICS_PORT`` (the compose file's default) means unset."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        """``info`` is read as ``INFO``."""
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -99,6 +99,10 @@ class Keys:
         """``P:sweep-lock:{queue}``: held for a moment by the worker looking for the queue's lost jobs."""
         return f"{self.prefix}:sweep-lock:{queue_name}"
 
+    def stats(self) -> str:
+        """``P:stats``: counters for the metrics (jobs per status, workers' runs by outcome, steps)."""
+        return f"{self.prefix}:stats"
+
 
 @dataclass(frozen=True)
 class KeyInfo:
@@ -208,6 +212,15 @@ LAYOUT: tuple[KeyInfo, ...] = (
         "string",
         "held (`SET NX`) by the one worker running RQ's abandoned-job handling for the queue right now",
         "10 s, deleted when done",
+    ),
+    KeyInfo(
+        _P.stats(),
+        "hash",
+        "counters `GET /metrics` reads (`core/store/stats.py`): `jobs:{status}` (jobs now `queued` or "
+        "`running`; jobs ever `succeeded`, `failed`, `canceled`), kept by the status changes; "
+        "`runs:{outcome}` (the workers' runs by how they ended) and `steps` (training steps), kept by the "
+        "workers",
+        "none",
     ),
 )
 

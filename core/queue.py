@@ -35,13 +35,14 @@ from rq import Callback, Queue, Retry
 from rq.exceptions import AbandonedJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
-from trainer.stacking import StackKey, stack_key
+from rq.worker_registration import get_keys
 
 from core.config import Settings, get_settings
 from core.experiments.members import Member
 from core.spec import TrainingSpec
 from core.statuses import FAILED, QUEUED, RUNNING
 from core.store import ExperimentRecord, JobRecord, JobStore, MemberRef
+from trainer.stacking import StackKey, stack_key
 
 RUN_JOB = "worker.tasks.run_job"
 RUN_STACK = "worker.stacks.run_stack"
@@ -66,6 +67,18 @@ def rq_queue(connection: Redis, settings: Settings) -> Queue:
     return Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
 
 
+def live_workers(queue: Queue) -> int:
+    """Registered workers of the queue whose RQ key has not expired (one pipelined round trip).
+
+    RQ refreshes a worker's key with every heartbeat, so a killed worker stops counting once its key
+    expires, though it stays in the registry set until RQ cleans it.
+    """
+    with queue.connection.pipeline(transaction=False) as pipe:
+        for key in get_keys(queue=queue):
+            pipe.exists(key)
+        return sum(pipe.execute())
+
+
 class JobQueue:
     """Submits jobs, hands them back and withdraws them, keeping the record and RQ in step."""
 
@@ -79,6 +92,7 @@ class JobQueue:
             record = self.store.create_job(spec, owner=owner, pipe=pipe)
             self._enqueue(RUN_JOB, record.id, record.id, pipe, at_front=False, attempts_used=0)
             pipe.execute()
+        log.info("job %s: queued", record.id, extra={"job_id": record.id})
         return record
 
     def submit_experiment(

@@ -1,7 +1,10 @@
 """`descent serve` (API + N workers, embedded Redis if needed) and `descent worker` (one worker).
 
-`descent serve` is a small supervisor. With no ``REDIS_URL`` it starts an embedded redis-server (data in
-``settings.data_dir``, see :mod:`descent.embedded_redis`) and hands its URL to its children. It then
+`descent serve` is a small supervisor. Before it starts anything it checks that the API's port is free
+and, with no ``REDIS_URL``, takes the data folder's lock (:mod:`descent.run_guard`): a second run on the
+same folder or port is refused with what to do instead. With no ``REDIS_URL`` it starts an embedded
+redis-server (data in ``settings.data_dir``, see :mod:`descent.embedded_redis`) and hands its URL to its
+children, with the metrics' multiprocess folder (:mod:`descent.serve_metrics`). It then
 starts uvicorn (``service.main:create_app``) and ``descent worker --processes N`` (RQ's worker pool, which
 restarts a worker that dies), each in its own session so a terminal's Ctrl-C reaches only the supervisor,
 which then stops them in order: API and workers (SIGTERM; a worker checkpoints its running job and returns
@@ -27,8 +30,11 @@ from typing import Annotated
 
 import typer
 
-from core.config import get_settings
+from core.config import Settings, get_settings
 from descent.embedded_redis import EmbeddedRedisError, kill_group, start_redis, stop_process
+from descent.run_guard import DataDirLock, RunRefused, check_port
+from descent.serve_logs import UvicornLogConfig, say
+from descent.serve_metrics import ServeMetrics
 
 STOP_TIMEOUT_SECONDS = 10.0
 API_START_TIMEOUT_SECONDS = 30.0
@@ -47,48 +53,85 @@ def worker(
     run_pool(get_settings(), processes, burst=burst)
 
 
+def _default(field: str, text: str = "") -> str:
+    """A default as ``--help`` shows it: the setting's variable, else its default value."""
+    value = text or Settings.model_fields[field].default
+    return f"${Settings.model_config['env_prefix']}{field.upper()} or {value}"
+
+
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: DESCENT_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port of the API [default: DESCENT_PORT].")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on.", show_default=_default("host"))
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port of the API.", show_default=_default("port"))] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes [default: DESCENT_WORKERS, one per core].")
+        int | None,
+        typer.Option(help="Worker processes.", show_default=_default("workers", "one per core")),
     ] = None,
     api_processes: Annotated[int, typer.Option(min=1, help="uvicorn processes serving the API.")] = 1,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Embedded Redis data folder [default: DESCENT_DATA_DIR].")
+        Path | None,
+        typer.Option(
+            help="The embedded Redis's data folder (locked while this runs).",
+            show_default=_default("data_dir"),
+        ),
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every HTTP request.")] = True,
 ) -> None:
-    """Start the API and N training workers; with no REDIS_URL, an embedded Redis too. Ctrl-C stops all."""
+    """Start the API and N training workers; with no REDIS_URL, an embedded Redis too. Ctrl-C stops all.
+
+    Refused, before anything starts, if the port is taken or another descent serve holds the data folder.
+    """
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
     n_workers = settings.workers if workers is None else workers
+    lock = None if settings.redis_url else DataDirLock(Path(data_dir or settings.data_dir))
+    try:
+        if lock is not None:
+            lock.acquire(host, port)
+        check_port(host, port)
+        if settings.metrics_enabled and settings.metrics_port:
+            check_port(settings.metrics_host, settings.metrics_port)
+    except RunRefused as exc:
+        if lock is not None:
+            lock.discard()
+        say(str(exc), error=True)
+        raise typer.Exit(1) from None
+    if lock is not None and lock.took_over():
+        say(f"took over the lock of {lock.data_dir}: its process ({lock.took_over()}) is gone")
     stop = _stop_on_signals()
     redis: EmbeddedRedis | None = None
     children: list[Child] = []
+    metrics, logs = ServeMetrics(settings), UvicornLogConfig(settings)
     try:
         env = dict(os.environ)
-        if settings.redis_url is None:
-            redis = EmbeddedRedis(Path(data_dir or settings.data_dir))
+        if lock is not None:
+            redis = EmbeddedRedis(lock)
             env["REDIS_URL"] = redis.url
-            typer.echo(f"descent: embedded Redis at {redis.url}, data in {redis.data_dir}")
-        api = Child("API", _api_command(host, port, api_processes, access_log), env)
+            say(f"embedded Redis at {redis.url}, data in {redis.data_dir}")
+        api_command = _api_command(host, port, api_processes, access_log, logs.uvicorn_options())
+        api = Child("API", api_command, {**env, **metrics.env()})
         children = [api]
         if n_workers:
             pool = [sys.executable, "-m", "descent", "worker", "--processes", str(n_workers)]
             children.append(Child("workers", pool, env))
         if not _wait_for_api(host, port, api, stop):
             raise typer.Exit(1)
-        typer.echo(f"descent: API docs at http://{_display_host(host)}:{port}/docs ({n_workers} workers)")
+        metrics.serve(env.get("REDIS_URL", settings.redis_url))
+        say(f"API docs at http://{_display_host(host)}:{port}/docs ({n_workers} workers)")
         _supervise(api, children[1:], redis, stop)
     except EmbeddedRedisError as exc:
-        typer.echo(f"descent: {exc}", err=True)
+        say(str(exc), error=True)
         raise typer.Exit(1) from None
     finally:
         _stop_all(children)
         if redis is not None:
             redis.stop()
+        metrics.close()
+        logs.close()
+        if lock is not None:
+            lock.release()
     if not stop.is_set():  # the API exited by itself
         raise typer.Exit(1)
 
@@ -117,35 +160,38 @@ class Child:
             self.exited_at = now
             stable = now - self.started > STABLE_SECONDS
             self.delay = 1.0 if stable else min(self.delay * 2, MAX_RESTART_DELAY_SECONDS)
-            typer.echo(
-                f"descent: {self.name} exited ({self.process.returncode}); restarting it in {self.delay:g} s",
-                err=True,
+            say(
+                f"{self.name} exited ({self.process.returncode}); restarting it in {self.delay:g} s",
+                error=True,
             )
         if now >= self.exited_at + self.delay:
             self.start()
 
 
 class EmbeddedRedis:
-    """The embedded redis-server, restarted on the same port and folder if it exits."""
+    """The embedded redis-server in the locked data folder, restarted on the same port if it exits; its
+    PID is noted in the lock."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir.resolve()
+    def __init__(self, lock: DataDirLock) -> None:
+        self.lock, self.data_dir = lock, lock.data_dir
         self.process, self.url = start_redis(self.data_dir)
         self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+        lock.note_redis(self.process.pid)
 
     def restart_if_exited(self) -> None:
         if self.process.poll() is not None:
             code = self.process.returncode
-            typer.echo(f"descent: the embedded Redis exited ({code}); restarting it", err=True)
+            say(f"the embedded Redis exited ({code}); restarting it", error=True)
             self.process, _ = start_redis(self.data_dir, port=self.port)
+            self.lock.note_redis(self.process.pid)
 
     def stop(self) -> None:
         stop_process(self.process, STOP_TIMEOUT_SECONDS)
 
 
-def _api_command(host: str, port: int, processes: int, access_log: bool) -> list[str]:
+def _api_command(host: str, port: int, processes: int, access_log: bool, options: list[str]) -> list[str]:
     command = [
-        sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory", *options,
         "--host", host, "--port", str(port), "--workers", str(processes), "--timeout-graceful-shutdown", "5",
     ]  # fmt: skip
     return command if access_log else [*command, "--no-access-log"]
@@ -176,7 +222,7 @@ def _wait_for_api(host: str, port: int, api: Child, stop: threading.Event) -> bo
             pass
         stop.wait(0.05)
     if not stop.is_set():
-        typer.echo(f"descent: the API did not come up on {url}", err=True)
+        say(f"the API did not come up on {url}", error=True)
     return False
 
 
@@ -184,7 +230,7 @@ def _supervise(api: Child, workers: list[Child], redis: EmbeddedRedis | None, st
     """Until a stop signal or the API's exit: restart the embedded Redis and the workers if they exit."""
     while not stop.wait(POLL_SECONDS):
         if api.process.poll() is not None:
-            typer.echo(f"descent: the API exited ({api.process.returncode})", err=True)
+            say(f"the API exited ({api.process.returncode})", error=True)
             return
         if redis is not None:
             redis.restart_if_exited()

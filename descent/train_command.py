@@ -172,7 +172,7 @@ def _summary(report: dict) -> str:
         f"{report['optimizer']} on {dataset['name']} ({dataset['features']} x {dataset['examples']}), "
         f"layers {sizes}: {report['epochs']} epochs, {report['steps']} steps in {report['seconds']:.2f} s"
         + (" (stopped early)" if report["stopped"] else ""),
-        f"training accuracy {report['accuracy']:.4f}   final cost {report['final_cost']:.6g}",
+        f"training accuracy {report['accuracy']:.4f}   final cost {report['final_cost']:.6f}",
     ]
     if "validation_accuracy" in report:
         lines.append(f"validation accuracy {report['validation_accuracy']:.4f}")
@@ -188,6 +188,12 @@ def write_cost_plot(path: Path, series: dict[str, list[tuple[int, float]]], titl
         path.write_bytes(image)
     except OSError as error:
         raise fail(f"cannot write {path}: {error}", code=1) from None
+    wrote(path, "the cost chart")
+
+
+def wrote(path: Path, what: str) -> None:
+    """Say on stderr (stdout keeps the results, and stays JSON with ``--json``) where a file went."""
+    typer.echo(f"descent: wrote {what} to {path.resolve()}", err=True)
 
 
 def _opt(text: str, panel: str = "Optimizer", *names: str, **bounds: float) -> typer.models.OptionInfo:
@@ -280,9 +286,8 @@ def train(
                 np.savez(file, **result.parameters)
         except OSError as error:
             raise fail(f"cannot write {output}: {error}", code=1) from None
+        wrote(output, "the parameters")
     if plot is not None:
         points = [(point.epoch, point.cost) for point in result.costs]
         write_cost_plot(plot, {config.optimizer.name: points}, f"{config.optimizer.name} on {dataset}")
     typer.echo(json.dumps(report) if json_output else _summary(report))
-    if output is not None and not json_output:
-        typer.echo(f"parameters saved to {output}")

@@ -1,8 +1,9 @@
 """API keys: who is asking, decided from ``Authorization: Bearer <key>`` before anything else is read.
 
 With no keys configured (``API_KEYS`` unset) everyone is the owner ``public``. With keys, every request
-except the public paths (``/healthz``, ``/readyz``, ``/docs`` and its assets, ``/openapi.json`` and the
-``/`` page's HTML) needs one of them, else a 401 with ``WWW-Authenticate: Bearer``. The check is a pure
+except the public paths (``/healthz``, ``/readyz``, ``/metrics``, ``/docs`` and its assets,
+``/openapi.json`` and the ``/`` page's HTML) needs one of them, else a 401 with
+``WWW-Authenticate: Bearer``. The check is a pure
 ASGI middleware, so a refused client never gets its body parsed.
 
 * A key is compared with every configured key in constant time: ``hmac.compare_digest`` of SHA-256
@@ -22,7 +23,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from core.store import PUBLIC_OWNER
 from service.errors import error_response
 
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+PUBLIC_PATHS = frozenset(
+    {"/", "/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+)
 PUBLIC_PREFIXES = ("/static/swagger/",)
 
 

@@ -22,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import InvalidMembers, SpecRejected
+from service.metrics import REDIS_ERRORS
 
 log = logging.getLogger("descent.service")
 
@@ -143,6 +144,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RedisTimeoutError)
     async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("Redis unavailable: %s", exc)
+        REDIS_ERRORS.labels(type(exc).__name__).inc()
         return error_response(
             503, "the job store (Redis) is unavailable; retry shortly", _retry_after(RETRY_AFTER_SECONDS)
         )

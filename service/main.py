@@ -1,10 +1,13 @@
 """The FastAPI application: ``create_app(settings)`` wires settings, Redis, routes, errors and the docs.
 
 ``/docs`` serves Swagger UI 5 from the ``fastapi-offline`` package's files (mounted at ``/static/swagger``),
-so the page works with no internet access; ReDoc is off. Two pure ASGI middlewares run before any route:
-``service.auth`` (API keys, the request's owner) and ``service.limits`` (413 for a body over its cap,
-before it is read). The API's Redis client has short timeouts and retries only a refused or dropped
-connection once, so an outage is a 503 within about ``settings.redis_timeout_seconds``. Run it with
+so the page works with no internet access; ReDoc is off. Pure ASGI middlewares run before any route, outermost
+first: ``service.request_id`` (``X-Request-ID`` taken or made, echoed, on every log line),
+``service.metrics`` (requests and latency per route), ``service.auth`` (API keys, the request's owner) and
+``service.limits`` (413 for a body over its cap, before it is read). ``GET /metrics`` (unless
+``metrics_enabled`` is off or ``metrics_port`` moves it) serves Prometheus's format; logs follow
+``log_format`` (``core.logs``). The API's Redis client has short timeouts and retries only a refused or
+dropped connection once, so an outage is a 503 within about ``settings.redis_timeout_seconds``. Run it with
 ``uvicorn --factory service.main:create_app`` (settings from the environment).
 """
 
@@ -15,20 +18,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 from core.config import Settings, get_settings
+from core.logs import configure_logging
 from service.auth import AuthMiddleware
 from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
+from service.metrics import MetricsMiddleware, process_started, process_stopped, render, scrape_registry
 from service.openapi import document_common_responses
+from service.request_id import RequestIdMiddleware, bind_job_id
 from service.routes import datasets, experiments, health, jobs, models, plots
 
 SWAGGER_STATIC = "/static/swagger"
@@ -44,9 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The API for ``settings`` (the environment's by default); Redis is connected lazily."""
     settings = settings or get_settings()
 
+    configure_logging(settings.log_format, settings.log_level)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        process_started()
         yield
+        process_stopped()
         app.state.redis.close()
 
     app = FastAPI(
@@ -63,8 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limits = {"max_body_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}
     app.add_middleware(BodyLimitMiddleware, **limits)
     app.add_middleware(AuthMiddleware, keys=[key.get_secret_value() for key in settings.api_keys])
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     for module in (jobs, models, experiments, datasets, plots, health):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(bind_job_id)])
+    if settings.metrics_enabled and settings.metrics_port is None:
+        _mount_metrics(app, settings)
     _mount_docs(app)
     _mount_page(app)
     document_common_responses(app, keys_required=bool(settings.api_keys))
@@ -82,6 +97,15 @@ def api_redis(settings: Settings) -> Redis:
         health_check_interval=15,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
+
+
+def _mount_metrics(app: FastAPI, settings: Settings) -> None:
+    """``/metrics``: Prometheus's text format, every API process's and Redis's (``service.metrics``)."""
+    registry = scrape_registry(app.state.redis, settings)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(render(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def _mount_page(app: FastAPI) -> None:

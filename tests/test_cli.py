@@ -207,3 +207,20 @@ def test_seed_table(optimizer, expected):
     report = run_json("--optimizer", optimizer, "--quiet")
     assert report["epochs"] == 10000 and report["steps"] == 50000
     assert round(report["accuracy"], 4) == expected
+
+
+def test_every_file_written_is_named_on_stderr_with_its_full_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["--epochs", "3", "--output", "params.npz", "--plot", "costs.svg", "-q"]
+    for mode in ([], ["--json"]):
+        result = invoke(*mode, *args)
+        assert result.exit_code == 0, result.output
+        assert f"descent: wrote the parameters to {tmp_path / 'params.npz'}" in result.stderr
+        assert f"descent: wrote the cost chart to {tmp_path / 'costs.svg'}" in result.stderr
+        assert "wrote" not in result.stdout
+    json.loads(result.stdout)  # with --json, stdout is the report alone
+
+
+def test_the_summary_prints_the_final_cost_with_six_decimals():
+    result = invoke("--epochs", "3", "-q")
+    assert re.search(r"final cost \d\.\d{6}$", result.stdout.splitlines()[1])

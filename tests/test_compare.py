@@ -1,6 +1,7 @@
 """`descent compare`: several optimizers on the same data, as a table, JSON and one chart."""
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -70,3 +71,15 @@ def test_the_courses_comparison():
         "momentum": 0.7967,
         "adam": 0.94,
     }
+
+
+def test_each_column_has_one_number_format(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = compare("--optimizers", "gd,momentum,adam", "--epochs", "30", "--plot", "c.svg")
+    assert result.exit_code == 0, result.output
+    rows = [line.split("│")[1:-1] for line in result.stdout.splitlines() if line.count("│") == 5]
+    cells = [[cell.strip() for cell in row] for row in rows if row[0].strip() in ("gd", "momentum", "adam")]
+    assert len(cells) == 3
+    for column, pattern in [(1, r"\d\.\d{4}"), (2, r"\d+\.\d{6}"), (3, r"\d+\.\d{2}")]:
+        assert all(re.fullmatch(pattern, row[column]) for row in cells), [row[column] for row in cells]
+    assert f"descent: wrote the cost chart to {tmp_path / 'c.svg'}" in result.stderr

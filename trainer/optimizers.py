@@ -15,9 +15,11 @@ adamw      W -= lr * weight_decay * W   (decoupled, as torch.optim.AdamW), then 
 =========  ==================================================================================
 
 ``eps`` sits inside the square root as the course writes it; ``epsilon_inside_sqrt=False`` puts it
-outside, ``/ (sqrt(s) + eps)``, as PyTorch and Keras do. Nesterov is the look-ahead form of the course's
-momentum (torch's ``nesterov=True`` with the ``(1 - beta)`` factor kept). AdamW is
-``DecoupledWeightDecay`` around ``Adam``.
+outside, ``/ (sqrt(s_c) + eps)``, as PyTorch does (Keras adds it to the root of the *uncorrected* ``s``,
+which is not the same). Nesterov is the look-ahead form of the course's momentum. AdamW is
+``DecoupledWeightDecay`` around ``Adam``. The exact torch.optim equivalents (momentum is
+``SGD(lr * (1 - beta), momentum=beta)``, not ``dampening=beta``) are in docs/optimizers.md, checked by
+``bench/torch_mappings.py``.
 
 The public contract is ``update(params, grads, state, step, learning_rate)`` with the plain ``g``, as
 scikit-learn's ``update_params`` and optax's ``update`` take it.

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 import redis
@@ -38,7 +39,8 @@ def write_until_done(write: Callable[[], T], timeout: float = FINAL_WRITE_SECOND
 class RunReporter:
     """Streams one run (one job, or the members of a stack) to the store.
 
-    ``on_point`` only buffers; ``on_epoch`` flushes every member's points and progress in one pipelined
+    ``on_point`` only buffers; ``on_epoch`` flushes every member's points and progress, and the training
+    steps done since the last flush (``count_steps()``, every member's, for ``P:stats``), in one pipelined
     round trip when ``FLUSH_SECONDS`` have passed (so at most ~10 flushes a second whatever the step
     rate), saves a checkpoint every ``checkpoint_seconds`` through ``save_state(training seconds)`` (the
     seconds ``spent`` before this run, plus this run's), and once the worker's ``shutdown`` is set saves
@@ -54,10 +56,13 @@ class RunReporter:
         save_state: Callable[[float], None],
         checkpoint_seconds: float,
         *,
+        count_steps: Callable[[], int],
         epoch: int = 0,
         spent: float = 0.0,
     ) -> None:
         self.store, self.watch, self.shutdown, self.save_state = store, watch, shutdown, save_state
+        self.count_steps = count_steps
+        self.counted_steps = count_steps()  # steps already added to the metrics' count
         self.pending: dict[str, list[tuple[int, float]]] = {job_id: [] for job_id in watch.job_ids}
         self.progress = dict.fromkeys(watch.job_ids, epoch)
         self.live = set(watch.job_ids)
@@ -100,11 +105,14 @@ class RunReporter:
         self.pending = {job_id: [] for job_id in self.pending}
         self.next_flush = time.monotonic() + FLUSH_SECONDS
         runs = {job_id: (pending.get(job_id, []), self.progress[job_id]) for job_id in self.progress}
+        steps = self.count_steps()
+        append = partial(self.store.append_progress, runs, steps - self.counted_steps)
         try:
             if final:
-                write_until_done(lambda: self.store.append_progress(runs))
+                write_until_done(append)
             else:
-                self.store.append_progress(runs)
+                append()
+            self.counted_steps = steps
             self.flush_failing = False
         except redis.RedisError as exc:
             for job_id, points in pending.items():

@@ -16,6 +16,9 @@ Each worker process also runs RQ's abandoned-job handling (:class:`LostJobSweep`
 by one worker at a time. Just after a Redis outage every heartbeat looks stale, so it acts only once Redis
 has been up, and the worker connected to it, for a whole window: by then every living worker beat again.
 
+Logs go through ``core.logs`` (``DESCENT_LOG_FORMAT=json``: one JSON object a line, with the job's id),
+and RQ's own success line is dropped (:class:`RqSuccessLines`): ``worker.tasks`` says how a run ended.
+
 A first SIGTERM/SIGINT sets the worker's ``shutdown`` Event, which the running job gets explicitly
 (``worker.context``): after its current epoch it checkpoints and hands itself back, then RQ's warm
 shutdown ends the worker.
@@ -43,6 +46,7 @@ from threadpoolctl import threadpool_limits
 import worker.tasks  # noqa: F401  (NumPy and the trainer load once per process, before the first job)
 from core.config import Settings, get_settings
 from core.keys import Keys
+from core.logs import bound_job, configure_logging
 from worker.context import running_under
 
 BEAT_SECONDS = 1
@@ -95,7 +99,7 @@ class DescentWorker(SimpleWorker):
         beat = threading.Thread(target=self._beat, args=(job, execution, done), daemon=True, name="beat")
         beat.start()
         try:
-            with running_under(self.shutdown):
+            with running_under(self.shutdown), bound_job(job.args[0] if job.args else job.id):
                 self.perform_job(job, queue, execution)
         finally:
             done.set()
@@ -171,12 +175,27 @@ class LostJobSweep(threading.Thread):
             connection.delete(self.lock)
 
 
+class RqSuccessLines(logging.Filter):
+    """Drops RQ's "Successfully completed … job" and "… Job OK" lines.
+
+    RQ says them for every job function that returned, a run handed back by a stopping worker included;
+    ``worker.tasks.report_end`` logs how each run really ended (succeeded, failed, canceled, handed back).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        said = str(record.msg).startswith("Successfully completed") or any("Job OK" in str(a) for a in args)
+        return not said
+
+
 def run_pool(settings: Settings, processes: int, *, burst: bool = False) -> None:
     """``processes`` workers on the settings' Redis and queue until SIGTERM/SIGINT (``burst``: until the
     queue is empty), each restarted by RQ's pool if it dies."""
     if not settings.redis_url:
         raise SystemExit("REDIS_URL is not set: `descent worker` needs a Redis (`descent serve` embeds one)")
     threadpool_limits(1)  # one BLAS thread per worker: the parallelism is one job per worker process
+    configure_logging(settings.log_format, settings.log_level)  # the pool's forked workers inherit it
+    logging.getLogger("rq.worker").addFilter(RqSuccessLines())
     connection = Redis.from_url(settings.redis_url, health_check_interval=30, socket_connect_timeout=5)
     pool = WorkerPool(
         [settings.queue_name],

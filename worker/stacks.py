@@ -35,7 +35,7 @@ from trainer import MemberResult, StackCheckpoint, StackedTraining
 from trainer.errors import CheckpointError, ConfigError, DataError
 from worker.context import worker_shutdown
 from worker.reporter import RunReporter, write_until_done
-from worker.tasks import finish, process_jobs, result_of
+from worker.tasks import finish, process_jobs, report_end, result_of
 from worker.timeouts import stack_time_limit
 from worker.watch import Watch
 
@@ -61,6 +61,7 @@ def execute_stack(jobs: JobQueue, stack_id: str, settings: Settings, shutdown: t
     mine = [job_id for job_id in stack.members if store.start_run(job_id, run_id, rq_job=rq_job_id)]
     if not mine:
         return "skipped: no member was queued"
+    log.info("stack %s: running %d members (run %s): %s", stack_id, len(mine), run_id, ", ".join(mine))
     with Watch(store, mine, run_id) as watch:
         try:
             training, limit, spent = _prepare(store, stack, mine, settings)
@@ -76,7 +77,14 @@ def execute_stack(jobs: JobQueue, stack_id: str, settings: Settings, shutdown: t
             store.save_stack_state(stack_id, training.checkpoint().to_bytes(), seconds)
 
         reporter = RunReporter(
-            store, watch, shutdown, save_state, settings.checkpoint_seconds, epoch=training.epoch, spent=spent
+            store,
+            watch,
+            shutdown,
+            save_state,
+            settings.checkpoint_seconds,
+            count_steps=lambda: int(training.steps.sum()),
+            epoch=training.epoch,
+            spent=spent,
         )
         ended = _Ends(jobs, stack, run_id, mine, reporter, limit)
         index = {job_id: i for i, job_id in enumerate(stack.members)}
@@ -143,6 +151,8 @@ class _Ends:
         self.reporter.end(job_id, result.epochs_completed)
         if reason in ("superseded", "shutdown"):
             self.outcomes[job_id] = reason
+            if reason == "superseded":
+                report_end(store, job_id, reason)
             return
         self.reporter.flush(final=True)
         if result.error is not None:
@@ -157,6 +167,7 @@ class _Ends:
         else:
             end(store.succeed, result_of(store, job_id, result), result.parameters)
             self.outcomes[job_id] = "succeeded"
+        report_end(store, job_id, self.outcomes[job_id])
 
     def close(self) -> str:
         """After the computation: hand back the members stopped by a shutdown; the stack's outcome."""
@@ -164,6 +175,8 @@ class _Ends:
         if back:
             self.reporter.flush(final=True)
             write_until_done(partial(self.jobs.hand_back_stack, self.stack.id, self.run_id, back))
+            for job_id in back:
+                report_end(self.jobs.store, job_id, "handed back")
             log.info("stack %s: %d members handed back (the worker is stopping)", self.stack.id, len(back))
             return "handed back"
         if all(outcome != "superseded" for outcome in self.outcomes.values()):

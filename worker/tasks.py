@@ -15,7 +15,9 @@
 5. End in exactly one way: ``succeeded`` (result and parameters stored), ``canceled`` (costs so far
    kept), ``failed`` ("diverged at epoch N", "timed out after N s", a data error's message), handed back
    (``queued`` from a fresh checkpoint) when the worker shuts down, or nothing at all when another run owns
-   the job now ("superseded"). Every end is written only while this run owns the job.
+   the job now ("superseded"). Every end is written only while this run owns the job. :func:`report_end`
+   logs which (a hand-back is no success, though RQ takes the job function's return for one) and counts
+   it in ``P:stats``.
 
 A Redis error while training is not fatal: the points stay buffered and are written by a later flush. A
 Redis error that escapes (the job could not even start) leaves the job running: RQ's abandoned-job
@@ -36,6 +38,7 @@ from rq import get_current_job
 
 from core.config import Settings, get_settings
 from core.data import training_data
+from core.logs import bound_job
 from core.queue import JobQueue, rq_queue
 from core.store import JobStore, connect
 from trainer import Checkpoint, MemberResult, Training, TrainResult
@@ -60,9 +63,40 @@ def process_jobs() -> JobQueue:
 
 def run_job(job_id: str) -> str:
     """The RQ job: run the stored job ``job_id`` (see :func:`execute`) with this process's settings and
-    the shutdown signal of the worker running it."""
+    the shutdown signal of the worker running it; log how the run ended and count it (``P:stats``).
+    Every log line meanwhile carries ``job_id``."""
     jobs = process_jobs()
-    return execute(jobs, job_id, jobs.settings, worker_shutdown())
+    with bound_job(job_id):
+        ended = execute(jobs, job_id, jobs.settings, worker_shutdown())
+        report_end(jobs.store, job_id, ended)
+    return ended
+
+
+def report_end(store: JobStore, job_id: str, ended: str) -> None:
+    """One log line saying how the run ended (with the job's result, error or epoch), and one more run of
+    that outcome in the metrics' counters; a Redis outage costs only the details."""
+    outcome = ended.partition(":")[0]
+    try:
+        store.count_run(outcome)
+        record = store.get_job(job_id)
+    except redis.RedisError as exc:
+        log.warning("job %s: %s (Redis unreachable, not counted: %s)", job_id, ended, exc)
+        return
+    epoch = record.epoch if record else 0
+    if outcome == "succeeded" and record and record.result:
+        result = record.result
+        log.info(
+            "job %s: succeeded: accuracy %.4f after %d epochs in %.2f s",
+            job_id, result["accuracy"], result["epochs_completed"], result["seconds"],
+        )  # fmt: skip
+    elif outcome == "failed":
+        log.warning("job %s: failed: %s", job_id, record.error if record else "unknown")
+    elif outcome == "canceled":
+        log.info("job %s: canceled at epoch %d", job_id, epoch)
+    elif outcome == "handed back":
+        log.info("job %s: handed back at epoch %d (the worker is stopping); it resumes later", job_id, epoch)
+    else:
+        log.info("job %s: %s", job_id, ended)
 
 
 def execute(jobs: JobQueue, job_id: str, settings: Settings, shutdown: threading.Event) -> str:
@@ -76,6 +110,7 @@ def execute(jobs: JobQueue, job_id: str, settings: Settings, shutdown: threading
     rq_job = get_current_job()
     if not store.start_run(job_id, run_id, rq_job=job_id if rq_job is None else rq_job.id):
         return "skipped: not queued (canceled before it started, or unknown)"
+    log.info("job %s: running (run %s)", job_id, run_id)
     with Watch(store, [job_id], run_id) as watch:
         end = partial(finish, job_id, run_id)
         try:
@@ -95,7 +130,14 @@ def execute(jobs: JobQueue, job_id: str, settings: Settings, shutdown: threading
             store.save_run_state(job_id, training.checkpoint().to_bytes(), seconds)
 
         reporter = RunReporter(
-            store, watch, shutdown, save_state, settings.checkpoint_seconds, epoch=training.epoch, spent=spent
+            store,
+            watch,
+            shutdown,
+            save_state,
+            settings.checkpoint_seconds,
+            count_steps=lambda: training.step,
+            epoch=training.epoch,
+            spent=spent,
         )
         return _train(jobs, job_id, run_id, training, reporter, limit)
 

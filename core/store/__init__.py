@@ -16,7 +16,8 @@ What a worker does with a job, through this class only (``worker.tasks``):
 
 The parts, one module each: ``base`` (client, keys, npz), ``jobs`` (records and status changes),
 ``costs``, ``artifacts`` (model, checkpoint), ``datasets``, ``experiments`` (experiments, the stacks their
-members train in) and ``submissions`` (idempotency keys, rate counters).
+members train in), ``submissions`` (idempotency keys, rate counters) and ``stats`` (the counters of
+``GET /metrics``).
 """
 
 from core.store.artifacts import Artifacts
@@ -25,6 +26,7 @@ from core.store.costs import Costs
 from core.store.datasets import DatasetRecord, Datasets
 from core.store.experiments import ExperimentRecord, Experiments, MemberRef, StackRecord
 from core.store.jobs import JobRecord, Jobs
+from core.store.stats import Stats
 from core.store.submissions import Submissions
 
 __all__ = [
@@ -40,5 +42,5 @@ __all__ = [
 ]
 
 
-class JobStore(Jobs, Costs, Artifacts, Datasets, Experiments, Submissions):
+class JobStore(Jobs, Costs, Artifacts, Datasets, Experiments, Submissions, Stats):
     """Jobs, their costs, models, checkpoints and cancel flags, and uploaded datasets, in Redis."""

@@ -33,16 +33,20 @@ class Costs(StoreBase):
     """Progress (``epoch``, ``updated_at``) and the cost points the worker appends and clients page."""
 
     def append_costs(
-        self, job_id: str, points: Iterable[tuple[int, float]], epoch: int | None = None
+        self, job_id: str, points: Iterable[tuple[int, float]], epoch: int | None = None, steps: int = 0
     ) -> None:
-        """Add cost points ``(epoch, cost)`` in one round trip, and the progress if ``epoch`` is given.
+        """Add cost points ``(epoch, cost)`` in one round trip, and the progress if ``epoch`` is given;
+        ``steps`` training steps done since the last append are added to ``P:stats`` (``core.store.stats``).
 
         A point replaces any earlier point at the same epoch, so a resumed job never duplicates one.
         """
-        self.append_progress({job_id: (points, epoch)})
+        self.append_progress({job_id: (points, epoch)}, steps)
 
-    def append_progress(self, runs: Mapping[str, tuple[Iterable[tuple[int, float]], int | None]]) -> None:
-        """``append_costs`` for several jobs (job id → points, epoch) in one round trip."""
+    def append_progress(
+        self, runs: Mapping[str, tuple[Iterable[tuple[int, float]], int | None]], steps: int = 0
+    ) -> None:
+        """``append_costs`` for several jobs (job id → points, epoch) in one round trip, with the training
+        steps all of them did since the last append."""
         now = repr(time.time())
         with self.redis.pipeline(transaction=False) as pipe:
             for job_id, (points, epoch) in runs.items():
@@ -53,6 +57,8 @@ class Costs(StoreBase):
                 pipe.expire(key, self.ttl)
                 if epoch is not None:
                     pipe.hset(self.keys.job(job_id), mapping={"epoch": epoch, "updated_at": now})
+            if steps:
+                pipe.hincrby(self.keys.stats(), "steps", steps)
             pipe.execute()
 
     def drop_costs_after(self, job_id: str, epoch: int) -> None:

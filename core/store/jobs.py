@@ -15,10 +15,12 @@ from redis.client import Pipeline
 from core.spec import TrainingSpec
 from core.statuses import CANCELED, FAILED, FINISHED, QUEUED, RUNNING, STATUSES, SUCCEEDED
 from core.store.base import ID, PUBLIC_OWNER, StoreBase, arrays_to_npz, number, text
+from core.store.stats import job_count_field
 
 # KEYS: the job's keys (``Keys.job_parts``: hash first), then the owner's status indexes (``STATUSES``
-# order). ARGV: new status, allowed old statuses (comma-separated), TTL seconds (0: keep while active),
-# the run that must own the job ('' for any), the statuses (comma-separated), then field/value pairs.
+# order), then ``P:stats`` (its ``jobs:{status}`` counts move with the job). ARGV: new status, allowed
+# old statuses (comma-separated), TTL seconds (0: keep while active), the run that must own the job (''
+# for any), the statuses (comma-separated), then field/value pairs.
 # Returns the old status (false for an unknown job) and 1 if the change was made, else 0.
 _TRANSITION = """
 local cur = redis.call('HGET', KEYS[1], 'status')
@@ -41,6 +43,8 @@ local ttl = tonumber(ARGV[3])
 for j = 1, 5 do
   if ttl > 0 then redis.call('EXPIRE', KEYS[j], ttl) elseif j == 1 then redis.call('PERSIST', KEYS[j]) end
 end
+redis.call('HINCRBY', KEYS[11], 'jobs:' .. cur, -1)
+redis.call('HINCRBY', KEYS[11], 'jobs:' .. ARGV[1], 1)
 return {cur, 1}
 """
 
@@ -127,6 +131,7 @@ class Jobs(StoreBase):
             target.hset(self.keys.job(job_id), mapping=fields)
             target.zadd(self.keys.owner_jobs(owner), {job_id: now})
             target.zadd(self.keys.owner_jobs(owner, QUEUED), {job_id: now})
+            target.hincrby(self.keys.stats(), job_count_field(QUEUED), 1)
             if pipe is None:
                 own.execute()
         raw = {k.encode(): str(v).encode() for k, v in fields.items()}
@@ -212,7 +217,7 @@ class Jobs(StoreBase):
         if to in FINISHED:
             fields["finished_at"] = now
         pairs = [str(v) for kv in fields.items() for v in kv]
-        keys = self.keys.job_parts(job_id) + self.keys.status_indexes(owner.decode())
+        keys = [*self.keys.job_parts(job_id), *self.keys.status_indexes(owner.decode()), self.keys.stats()]
         ttl = self.ttl if to in FINISHED else 0
         args = [to, ",".join(allowed_from), ttl, owned_by, ",".join(STATUSES), *pairs]
         script = self.redis.register_script(_TRANSITION)

@@ -1,18 +1,13 @@
-"""Liveness (``/healthz``) and readiness (``/readyz``: Redis answers and a live worker listens on the queue).
-
-A worker counts while its RQ key exists: RQ refreshes it with every heartbeat, so a worker that was
-killed stops counting once its key expires, though it stays in the registry set until RQ cleans it.
-"""
+"""Liveness (``/healthz``) and readiness (``/readyz``: Redis answers and a live worker listens on the queue,
+as ``core.queue.live_workers`` counts them)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
-from rq.worker_registration import get_keys
 
+from core.queue import live_workers
 from service.deps import QueueDep, RedisDep
 from service.schemas import Health, Readiness
 
@@ -41,7 +36,7 @@ def readyz(redis: RedisDep, queue: QueueDep) -> Readiness | JSONResponse:
     """200 when Redis answers PING and at least one RQ worker is alive on the queue; else 503 and why."""
     try:
         redis.ping()
-        workers = _live_workers(redis, queue)
+        workers = live_workers(queue)
     except RedisError as exc:
         detail = f"Redis is unreachable: {exc}"
         return _unavailable(Readiness(status="unavailable", redis=False, workers=0, detail=detail))
@@ -49,14 +44,6 @@ def readyz(redis: RedisDep, queue: QueueDep) -> Readiness | JSONResponse:
         detail = f"no worker is listening on queue {queue.name!r}"
         return _unavailable(Readiness(status="unavailable", redis=True, workers=0, detail=detail))
     return Readiness(status="ready", redis=True, workers=workers)
-
-
-def _live_workers(redis: Redis, queue: Queue) -> int:
-    """Registered workers of the queue whose RQ key has not expired (one pipelined round trip)."""
-    with redis.pipeline(transaction=False) as pipe:
-        for key in get_keys(queue=queue):
-            pipe.exists(key)
-        return sum(pipe.execute())
 
 
 def _unavailable(body: Readiness) -> JSONResponse:

@@ -42,5 +42,6 @@ def test_what_the_store_writes_matches_the_layout(store: JobStore) -> None:
         store.keys.cancel(record.id),
         store.keys.owner_jobs("public"),
         store.keys.owner_jobs("public", "queued"),
+        store.keys.stats(),
     }
     assert written == expected

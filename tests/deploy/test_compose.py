@@ -84,7 +84,7 @@ def test_schema_catches_a_broken_file(compose: dict) -> None:
 
 
 def test_services(services: dict) -> None:
-    assert set(services) == {"redis", "api", "worker", "dashboard"}
+    assert set(services) == {"redis", "api", "worker", "dashboard", "prometheus"}
 
 
 def test_redis_official_image_with_aof_everysec_and_noeviction(services: dict) -> None:
@@ -219,3 +219,28 @@ def test_every_compose_setting_is_read_by_settings(services: dict) -> None:
     known = {name for field in Settings.model_fields for name in _env_names(field)}
     unknown = set(services["api"]["environment"]) - known
     assert not unknown, f"not read by core/config.py: {sorted(unknown)}"
+
+
+def test_prometheus_is_optional_and_scrapes_the_api(services: dict) -> None:
+    import yaml
+
+    prometheus = services["prometheus"]
+    assert prometheus["profiles"] == ["metrics"]
+    assert prometheus["image"].startswith("prom/prometheus:v")
+    for mapping in prometheus["ports"]:
+        assert str(mapping).startswith("127.0.0.1:"), "no authentication: loopback only"
+    source, target, mode = prometheus["volumes"][0].split(":")
+    assert target == "/etc/prometheus/prometheus.yml" and mode == "ro"
+    config = yaml.safe_load((Path(__file__).parents[2] / source).read_text())
+    (scrape,) = config["scrape_configs"]
+    assert scrape["metrics_path"] == "/metrics"
+    assert scrape["static_configs"] == [{"targets": ["api:8000"]}]  # the api service's container port
+
+
+def test_env_example_names_every_setting() -> None:
+    """Every Settings field appears in .env.example: as a compose variable, or commented out (the settings
+    of `make run` and `descent serve` only)."""
+    text = ENV_EXAMPLE.read_text()
+    for field in Settings.model_fields:
+        names = _env_names(field)
+        assert any(f"\n{name}=" in text or f"\n# {name}=" in text for name in names), field

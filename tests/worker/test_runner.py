@@ -30,8 +30,12 @@ def test_sigterm_hands_the_running_job_back_and_another_worker_resumes_it(
     finally:
         stop_process(first)
     record = store.get_job(job_id)
-    assert record is not None and record.status == "queued", (tmp_path / "first.log").read_text()
+    log = (tmp_path / "first.log").read_text()
+    assert record is not None and record.status == "queued", log
     assert 900 <= record.epoch < 12_000 and store.load_checkpoint(job_id) is not None
+    # the worker's log says what happened: no "Successfully completed … Job OK" for a hand-back
+    assert f"job {job_id}: handed back at epoch {record.epoch} (the worker is stopping)" in log
+    assert "Successfully completed" not in log and "Job OK" not in log
 
     second = start_worker(settings.redis_url, settings.queue_name, tmp_path / "second.log")
     try:
