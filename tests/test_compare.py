@@ -77,9 +77,11 @@ def test_each_column_has_one_number_format(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = compare("--optimizers", "gd,momentum,adam", "--epochs", "30", "--plot", "c.svg")
     assert result.exit_code == 0, result.output
-    rows = [line.split("│")[1:-1] for line in result.stdout.splitlines() if line.count("│") == 5]
+    rows = [line.split("│")[1:-1] for line in result.stdout.splitlines() if line.count("│") == 8]
     cells = [[cell.strip() for cell in row] for row in rows if row[0].strip() in ("gd", "momentum", "adam")]
     assert len(cells) == 3
-    for column, pattern in [(1, r"\d\.\d{4}"), (2, r"\d+\.\d{6}"), (3, r"\d+\.\d{2}")]:
+    # run | accuracy | final cost | roughness | shape | converged at | seconds
+    formats = [(1, r"\d\.\d{4}"), (2, r"\d+\.\d{6}"), (3, r"\d+\.\d{3}"), (5, r"\d+"), (6, r"\d+\.\d{2}")]
+    for column, pattern in formats:
         assert all(re.fullmatch(pattern, row[column]) for row in cells), [row[column] for row in cells]
     assert f"descent: wrote the cost chart to {tmp_path / 'c.svg'}" in result.stderr
