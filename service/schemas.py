@@ -17,6 +17,8 @@ from core.store import DatasetRecord, JobRecord
 
 MAX_OFFSET = 10**9
 """Largest ``offset`` a listing accepts."""
+MAX_CHART_POINTS = 10_000
+"""Largest ``max_points`` of a downsampled cost history."""
 MAX_EPOCH = 2**53
 """Largest ``since`` of a costs query (epochs are exact as Redis scores up to here)."""
 
