@@ -210,3 +210,22 @@ class ErrorBody(BaseModel):
 BAD_BODY: dict[int | str, dict] = {
     400: {"model": ErrorBody, "description": "The body cannot be parsed (broken JSON or multipart)."}
 }
+
+
+class BoundaryPoints(BaseModel):
+    """The job's data points (at most ``boundary_max_points``, an even subset beyond) and their labels."""
+
+    x: list[float] = Field(description="Feature 1 of each point.")
+    y: list[float] = Field(description="Feature 2 of each point.")
+    label: list[int]
+
+
+class BoundaryPublic(BaseModel):
+    """A 2-feature model's output over a grid: ``probabilities[i][j]`` is P(label 1) at ``(x[j], y[i])``
+    (the predicted label is 1 where it is above 0.5), rounded to 4 decimals."""
+
+    job_id: str
+    x: list[float] = Field(description="The grid's feature-1 values, ascending.")
+    y: list[float] = Field(description="The grid's feature-2 values, ascending.")
+    probabilities: list[list[float]] = Field(description="One row per y value, one column per x value.")
+    points: BoundaryPoints
