@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     events_heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="An event stream sends a comment after this long without events."
     )
+    events_max_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="An event stream is closed after this long (the client reconnects with Last-Event-ID).",
+    )
     events_max_subscribers: int = Field(
         default=2000, ge=1, description="Open event streams one API process serves (503 over it)."
     )

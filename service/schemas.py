@@ -229,3 +229,35 @@ class BoundaryPublic(BaseModel):
     y: list[float] = Field(description="The grid's feature-2 values, ascending.")
     probabilities: list[list[float]] = Field(description="One row per y value, one column per x value.")
     points: BoundaryPoints
+
+
+class PointEvent(BaseModel):
+    """``event: point``: a recorded cost (null if it was not finite)."""
+
+    epoch: int
+    cost: float | None
+
+
+class StatusEvent(BaseModel):
+    """``event: status``: the job's new status, with the error of a failed job or a succeeded job's result."""
+
+    status: JobStatus
+    error: str | None = None
+    result: JobResult | None = None
+
+
+class GapEvent(BaseModel):
+    """``event: gap``: events ``first``…``last`` were trimmed before this client could read them."""
+
+    first: int
+    last: int
+    detail: str
+
+
+EVENT_DATA: dict[str, type[BaseModel]] = {
+    "point": PointEvent,
+    "progress": Progress,
+    "status": StatusEvent,
+    "gap": GapEvent,
+}
+"""Each SSE event of ``GET /jobs/{id}/events`` and the model of its JSON ``data``."""

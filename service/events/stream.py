@@ -4,6 +4,7 @@ end after the terminal ``status``."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
@@ -41,8 +42,10 @@ class Cursor:
         return chunk
 
 
-async def follow(hub: EventHub, key: str, after: int) -> AsyncIterator[bytes]:
-    """The SSE bytes of stream ``key`` after seq ``after``, until its terminal status."""
+async def follow(hub: EventHub, key: str, after: int, max_seconds: float) -> AsyncIterator[bytes]:
+    """The SSE bytes of stream ``key`` after seq ``after``, until its terminal status or for at most
+    ``max_seconds`` (the client then reconnects with its Last-Event-ID)."""
+    deadline = asyncio.get_running_loop().time() + max_seconds
     cursor = Cursor(after)
     subscription = await hub.subscribe(key)
     try:
@@ -55,7 +58,12 @@ async def follow(hub: EventHub, key: str, after: int) -> AsyncIterator[bytes]:
             if chunk := cursor.reach(subscription.joined_at):  # trimmed before the backlog was read
                 yield chunk
             while not cursor.done and not subscription.overflowed:
-                if chunk := cursor.take(await subscription.next()):
+                remaining = deadline - asyncio.get_running_loop().time()
+                try:
+                    events = await asyncio.wait_for(subscription.next(), max(remaining, 0))
+                except TimeoutError:
+                    return
+                if chunk := cursor.take(events):
                     yield chunk
             if not cursor.done:  # the client fell behind: join again and read what it missed
                 hub.unsubscribe(subscription)

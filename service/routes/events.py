@@ -12,11 +12,12 @@ from service.deps import OwnerDep, SettingsDep, StoreDep
 from service.errors import Unavailable
 from service.events.hub import EventHub
 from service.events.stream import follow, job_stream_start
-from service.schemas import MAX_EPOCH, ErrorBody
+from service.schemas import EVENT_DATA, MAX_EPOCH, ErrorBody
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 MEDIA_TYPE = "text/event-stream"
+COMPONENTS = "#/components/schemas/"  # JobResult, the one nested model, is there (JobPublic uses it)
 EXAMPLE = (
     'id: 1\nevent: status\ndata: {"status": "queued"}\n\n'
     'id: 2\nevent: status\ndata: {"status": "running"}\n\n'
@@ -39,8 +40,30 @@ an `id:` (1, 2, 3, … in the job's order).
 
 A new stream starts with the oldest event kept (the job's whole story unless it was trimmed). A client that
 reconnects with `Last-Event-ID: N` (browsers send it by themselves; or `?last_event_id=N`) gets exactly the
-events after N. A comment line (`: ping …`) is sent after `events_heartbeat_seconds` without events. A
-finished job whose events the client already has answers 204 (an EventSource then stops reconnecting)."""
+events after N. A comment line (`: ping …`) is sent after `events_heartbeat_seconds` without events. A stream
+that lasts `events_max_seconds` is closed: the client reconnects with its Last-Event-ID. A finished job whose
+events the client already has answers 204 (an EventSource then stops reconnecting)."""
+
+
+def event_schema() -> dict:
+    """The OpenAPI ``itemSchema`` of one event: ``id``, ``event`` and ``data``, JSON of that event's model
+    (nested models by reference to the document's components)."""
+    kinds = []
+    for name, model in EVENT_DATA.items():
+        content = model.model_json_schema(ref_template=f"{COMPONENTS}{{model}}")
+        content.pop("$defs", None)
+        data = {"contentMediaType": "application/json", "contentSchema": content}
+        kinds.append({"properties": {"event": {"const": name}, "data": data}})
+    return {
+        "type": "object",
+        "required": ["id", "event", "data"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9]+$"},
+            "event": {"enum": list(EVENT_DATA)},
+            "data": {"type": "string"},
+        },
+        "oneOf": kinds,
+    }
 
 
 def hub_of(request: Request) -> EventHub:
@@ -53,10 +76,10 @@ def hub_of(request: Request) -> EventHub:
 
 @router.get(
     "/{job_id}/events",
-    response_class=EventSourceResponse,
+    response_class=Response,  # the answer is an EventSourceResponse; its content is documented below
     responses={
         200: {
-            "content": {MEDIA_TYPE: {"schema": {"type": "string"}, "example": EXAMPLE}},
+            "content": {MEDIA_TYPE: {"itemSchema": event_schema(), "example": EXAMPLE}},
             "description": "The events.",
         },
         204: {"description": "The job is finished and the client has all its events."},
@@ -75,16 +98,16 @@ async def job_events(
     store: StoreDep,
     owner: OwnerDep,
     settings: SettingsDep,
-    last_event_id: Annotated[
-        int | None, Header(ge=0, le=MAX_EPOCH, description="The id of the last event received.")
-    ] = None,
+    last_event_id: Annotated[  # 0, not None: a header is never null, and the schema must not offer it
+        int, Header(ge=0, le=MAX_EPOCH, description="The id of the last event received.")
+    ] = 0,
     last_event_id_query: Annotated[
         int | None,
         Query(
             alias="last_event_id",
             ge=0,
             le=MAX_EPOCH,
-            description="Last-Event-ID, for clients that cannot set it.",
+            description="Last-Event-ID, for clients that cannot set it (the larger wins if both are given).",
         ),
     ] = None,
 ) -> Response:
@@ -92,13 +115,13 @@ async def job_events(
     hub = hub_of(request)
     key = store.keys.events(job_id)
     status, last_seq = await job_stream_start(hub, key, store.keys.job(job_id), owner, job_id)
-    after = last_event_id if last_event_id is not None else last_event_id_query or 0
+    after = max(last_event_id, last_event_id_query or 0)
     if status in FINISHED and after >= last_seq:
         return Response(status_code=204)
     if hub.full():
         raise Unavailable(f"this server already streams {settings.events_max_subscribers} event streams")
     return EventSourceResponse(
-        follow(hub, key, after),
+        follow(hub, key, after, settings.events_max_seconds),
         ping=settings.events_heartbeat_seconds,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         send_timeout=30,

@@ -31,7 +31,7 @@ async def collect(hub: EventHub, key: str, delay: float = 0.0, stall: float = 0.
     """Follow ``key`` from the start after ``delay`` s; after the first chunk, pause ``stall`` s."""
     await asyncio.sleep(delay)
     chunks = []
-    async for chunk in follow(hub, key, 0):
+    async for chunk in follow(hub, key, 0, max_seconds=60):
         if not chunks:
             await asyncio.sleep(stall)
         chunks.append(chunk)
