@@ -21,7 +21,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from core.config import Settings
@@ -36,6 +36,9 @@ READ_COUNT = 1000
 QUEUE_LIMIT = 10_000
 """Events a subscription holds before it overflows."""
 RETRY_SECONDS = 0.5
+POOL_SIZE = 16
+"""Connections the hub's clients share for their own reads (a burst of new streams waits for one)."""
+POOL_WAIT_SECONDS = 10.0
 
 
 class Subscription:
@@ -72,7 +75,14 @@ class EventHub:
     def __init__(self, settings: Settings, queue_limit: int = QUEUE_LIMIT) -> None:
         url = settings.redis_url or "redis://127.0.0.1:6379/0"
         timeout = settings.redis_timeout_seconds
-        self.client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=POOL_SIZE,
+            timeout=POOL_WAIT_SECONDS,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+        )
+        self.client = Redis(connection_pool=pool)
         self.reader = Redis.from_url(
             url,
             socket_connect_timeout=timeout,
