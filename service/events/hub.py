@@ -39,6 +39,8 @@ RETRY_SECONDS = 0.5
 POOL_SIZE = 16
 """Connections the hub's clients share for their own reads (a burst of new streams waits for one)."""
 POOL_WAIT_SECONDS = 10.0
+CLOSE_SECONDS = 2.0
+"""How long closing a client may take when the API stops."""
 
 
 class Subscription:
@@ -83,11 +85,14 @@ class EventHub:
             socket_timeout=timeout,
         )
         self.client = Redis(connection_pool=pool)
-        self.reader = Redis.from_url(
-            url,
-            socket_connect_timeout=timeout,
-            socket_timeout=BLOCK_MS / 1000 + timeout,
-            single_connection_client=True,
+        # the reader's one connection (a pool of one, so CLIENT ID names the connection XREAD blocks on)
+        self.reader = Redis(
+            connection_pool=BlockingConnectionPool.from_url(
+                url,
+                max_connections=1,
+                socket_connect_timeout=timeout,
+                socket_timeout=BLOCK_MS / 1000 + timeout,
+            )
         )
         self.max_subscribers, self.queue_limit = settings.events_max_subscribers, queue_limit
         self.positions: dict[str, int] = {}
@@ -146,8 +151,9 @@ class EventHub:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        await self.reader.aclose()
-        await self.client.aclose()
+        for client in (self.reader, self.client):
+            with contextlib.suppress(TimeoutError, RedisError):
+                await asyncio.wait_for(client.aclose(), CLOSE_SECONDS)
 
     def _wake(self) -> None:
         """Make the reader include the streams added since its XREAD was sent."""

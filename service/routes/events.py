@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -12,6 +13,7 @@ from service.deps import OwnerDep, SettingsDep, StoreDep
 from service.errors import Unavailable
 from service.events.hub import EventHub
 from service.events.stream import follow, job_stream_start
+from service.metrics import sse_subscriber
 from service.schemas import EVENT_DATA, MAX_EPOCH, ErrorBody
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -64,6 +66,13 @@ def event_schema() -> dict:
         },
         "oneOf": kinds,
     }
+
+
+async def counted(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``stream``, counted in ``descent_sse_subscribers`` while it is open."""
+    with sse_subscriber():
+        async for chunk in stream:
+            yield chunk
 
 
 def hub_of(request: Request) -> EventHub:
@@ -121,7 +130,7 @@ async def job_events(
     if hub.full():
         raise Unavailable(f"this server already streams {settings.events_max_subscribers} event streams")
     return EventSourceResponse(
-        follow(hub, key, after, settings.events_max_seconds),
+        counted(follow(hub, key, after, settings.events_max_seconds)),
         ping=settings.events_heartbeat_seconds,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         send_timeout=30,
