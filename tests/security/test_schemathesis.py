@@ -26,7 +26,7 @@ from tests.e2e.helpers import ServerThread
 from tests.security.conftest import KEY_A, KEY_B
 from tests.servers import free_port
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(150)
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 CLI = Path(sys.executable).with_name("schemathesis")
@@ -51,7 +51,7 @@ def run_schemathesis(settings: Settings, tmp_path: Path, *headers: str) -> subpr
         command += ["--report", "junit", "--report-dir", str(tmp_path)]
         for header in headers:
             command += ["-H", header]
-        return subprocess.run(command, capture_output=True, text=True, timeout=55, cwd=tmp_path)
+        return subprocess.run(command, capture_output=True, text=True, timeout=140, cwd=tmp_path)
 
 
 @pytest.mark.usefixtures("ready_worker")
