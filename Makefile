@@ -37,6 +37,8 @@ bench: dev  ## speed tables (not tests)
 	$(BIN)/python bench/trainer_speed.py --repeat 5
 	$(BIN)/python bench/service.py --repeat 5
 	$(BIN)/python bench/load.py --seconds 60
+	$(BIN)/python bench/events.py --subscribers 1,500 --repeat 3
+	$(BIN)/python bench/curve.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -109,6 +109,36 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Floor of a job's wall-clock limit (max_job_seconds wins if smaller)."
     )
 
+    events_max_len: int = Field(
+        default=10_000,
+        ge=100,
+        description="Events a job's stream keeps (about; the oldest are trimmed): a client resuming from "
+        "an older id is told of the gap, and GET /jobs/{id}/costs has every point.",
+    )
+    events_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="An event stream sends a comment after this long without events."
+    )
+    events_max_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="An event stream is closed after this long (the client reconnects with Last-Event-ID).",
+    )
+    events_max_subscribers: int = Field(
+        default=2000, ge=1, description="Open event streams one API process serves (503 over it)."
+    )
+    boundary_grid_max: int = Field(
+        default=300,
+        ge=10,
+        le=2000,
+        description="Grid points per axis of a decision boundary at most (the course's step is 0.01; a "
+        "wider range gets a coarser step).",
+    )
+    boundary_max_points: int = Field(
+        default=5000,
+        ge=1,
+        description="Training points drawn over a decision boundary at most (an even subset beyond).",
+    )
+
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="`text`, or `json`: one JSON object per line from the API and the workers, with "

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 from core.statuses import STATUSES
 
+CURVE_BLOCKS: tuple[int, ...] = (1, 64, 4096)
+"""The packed cost curve's levels: the points themselves, then each block of 64 and of 4096 points'
+minimum and maximum (``core.curve`` reads them to downsample a long history in a few kilobytes)."""
+
 DEFAULT_PREFIX = "descent"
 
 
@@ -41,14 +45,25 @@ class Keys:
         """``P:job:{id}:cancel``: present once a cancel was asked for."""
         return f"{self.job(job_id)}:cancel"
 
+    def events(self, job_id: str) -> str:
+        """``P:job:{id}:events``: what ``GET /jobs/{id}/events`` streams (a stream, ids ``0-{seq}``)."""
+        return f"{self.job(job_id)}:events"
+
+    def curve(self, job_id: str, block: int) -> str:
+        """``P:job:{id}:curve:{block}``: the cost points packed (block 1), or each block of ``block``
+        points' minimum and maximum (``core.curve``)."""
+        return f"{self.job(job_id)}:curve:{block}"
+
     def job_parts(self, job_id: str) -> list[str]:
-        """The job's record and every key that expires with it."""
+        """The job's record, its events, and every other key that expires with it (in this order)."""
         return [
             self.job(job_id),
+            self.events(job_id),
             self.costs(job_id),
             self.model(job_id),
             self.checkpoint(job_id),
             self.cancel(job_id),
+            *(self.curve(job_id, block) for block in CURVE_BLOCKS),
         ]
 
     def owner_jobs(self, owner: str, status: str | None = None) -> str:
@@ -146,6 +161,22 @@ LAYOUT: tuple[KeyInfo, ...] = (
     ),
     KeyInfo(
         _P.cancel("{job_id}"), "string", '`"1"` once `DELETE /jobs/{job_id}` was called', "the result TTL"
+    ),
+    KeyInfo(
+        _P.events("{job_id}"),
+        "stream",
+        "the job's events, each `event` (`point`, `progress`, `status`), `data` (its JSON) and `at` (unix "
+        "microseconds of the write, Redis `TIME`), with the id `0-{seq}` (seq 1, 2, … is the SSE `id:`); "
+        "trimmed to about `events_max_len` entries (`XADD MAXLEN ~`)",
+        "the result TTL from the submission, refreshed on every append and when the job finishes",
+    ),
+    KeyInfo(
+        _P.curve("{job_id}", "{block}"),
+        "string",
+        "the cost curve packed as little-endian float64: block `1` is `(epoch, cost)` per point in epoch "
+        "order (point i at byte 16·i); blocks `64` and `4096` are `(epoch, cost)` of the minimum, then of "
+        "the maximum, of each run of that many points (32 bytes per block)",
+        "the result TTL, refreshed on every append",
     ),
     KeyInfo(
         _P.owner_jobs("{owner}"),

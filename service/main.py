@@ -36,7 +36,7 @@ from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware, process_started, process_stopped, render, scrape_registry
 from service.openapi import document_common_responses
 from service.request_id import RequestIdMiddleware, bind_job_id
-from service.routes import datasets, experiments, health, jobs, models, plots
+from service.routes import boundary, datasets, events, experiments, health, jobs, models, plots
 
 SWAGGER_STATIC = "/static/swagger"
 # Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI writes), as shipped in the fastapi-offline wheel.
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         process_started()
         yield
         process_stopped()
+        if app.state.events is not None:
+            await app.state.events.close()
         app.state.redis.close()
 
     app = FastAPI(
@@ -70,13 +72,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.redis = api_redis(settings)
+    app.state.events = None  # service.events.hub.EventHub, made by the first event stream
     install_error_handlers(app)
     limits = {"max_body_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}
     app.add_middleware(BodyLimitMiddleware, **limits)
     app.add_middleware(AuthMiddleware, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    for module in (jobs, models, experiments, datasets, plots, health):
+    for module in (jobs, events, models, boundary, experiments, datasets, plots, health):
         app.include_router(module.router, dependencies=[Depends(bind_job_id)])
     if settings.metrics_enabled and settings.metrics_port is None:
         _mount_metrics(app, settings)

@@ -17,6 +17,8 @@ from core.store import DatasetRecord, JobRecord
 
 MAX_OFFSET = 10**9
 """Largest ``offset`` a listing accepts."""
+MAX_CHART_POINTS = 10_000
+"""Largest ``max_points`` of a downsampled cost history."""
 MAX_EPOCH = 2**53
 """Largest ``since`` of a costs query (epochs are exact as Redis scores up to here)."""
 
@@ -212,3 +214,54 @@ class ErrorBody(BaseModel):
 BAD_BODY: dict[int | str, dict] = {
     400: {"model": ErrorBody, "description": "The body cannot be parsed (broken JSON or multipart)."}
 }
+
+
+class BoundaryPoints(BaseModel):
+    """The job's data points (at most ``boundary_max_points``, an even subset beyond) and their labels."""
+
+    x: list[float] = Field(description="Feature 1 of each point.")
+    y: list[float] = Field(description="Feature 2 of each point.")
+    label: list[int]
+
+
+class BoundaryPublic(BaseModel):
+    """A 2-feature model's output over a grid: ``probabilities[i][j]`` is P(label 1) at ``(x[j], y[i])``
+    (the predicted label is 1 where it is above 0.5), rounded to 4 decimals."""
+
+    job_id: str
+    x: list[float] = Field(description="The grid's feature-1 values, ascending.")
+    y: list[float] = Field(description="The grid's feature-2 values, ascending.")
+    probabilities: list[list[float]] = Field(description="One row per y value, one column per x value.")
+    points: BoundaryPoints
+
+
+class PointEvent(BaseModel):
+    """``event: point``: a recorded cost (null if it was not finite)."""
+
+    epoch: int
+    cost: float | None
+
+
+class StatusEvent(BaseModel):
+    """``event: status``: the job's new status, with the error of a failed job or a succeeded job's result."""
+
+    status: JobStatus
+    error: str | None = None
+    result: JobResult | None = None
+
+
+class GapEvent(BaseModel):
+    """``event: gap``: events ``first``…``last`` were trimmed before this client could read them."""
+
+    first: int
+    last: int
+    detail: str
+
+
+EVENT_DATA: dict[str, type[BaseModel]] = {
+    "point": PointEvent,
+    "progress": Progress,
+    "status": StatusEvent,
+    "gap": GapEvent,
+}
+"""Each SSE event of ``GET /jobs/{id}/events`` and the model of its JSON ``data``."""

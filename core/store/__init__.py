@@ -14,15 +14,16 @@ What a worker does with a job, through this class only (``worker.tasks``):
 4. At the end exactly one of ``succeed``, ``mark_canceled`` or ``fail``, each guarded by the run id (a
    run that lost the job writes nothing), or a hand-back (``core.queue.JobQueue.hand_back``).
 
-The parts, one module each: ``base`` (client, keys, npz), ``jobs`` (records and status changes),
-``costs``, ``artifacts`` (model, checkpoint), ``datasets``, ``experiments`` (experiments, the stacks their
-members train in), ``submissions`` (idempotency keys, rate counters) and ``stats`` (the counters of
-``GET /metrics``).
+The parts, one module each: ``base`` (client, keys, npz), ``jobs`` (records and status changes, each
+with its ``status`` event), ``costs`` (points, their ``point`` and ``progress`` events, the packed curve),
+``curve`` (the curve downsampled), ``artifacts`` (model, checkpoint), ``datasets``, ``experiments``
+(experiments, the stacks their members train in), ``submissions`` (idempotency keys, rate counters) and
+``stats`` (the counters of ``GET /metrics``); the Lua scripts are in ``scripts/``.
 """
 
 from core.store.artifacts import Artifacts
 from core.store.base import PUBLIC_OWNER, connect, npz_to_arrays
-from core.store.costs import Costs
+from core.store.curve import Curves
 from core.store.datasets import DatasetRecord, Datasets
 from core.store.experiments import ExperimentRecord, Experiments, MemberRef, StackRecord
 from core.store.jobs import JobRecord, Jobs
@@ -42,5 +43,5 @@ __all__ = [
 ]
 
 
-class JobStore(Jobs, Costs, Artifacts, Datasets, Experiments, Submissions, Stats):
+class JobStore(Jobs, Curves, Artifacts, Datasets, Experiments, Submissions, Stats):
     """Jobs, their costs, models, checkpoints and cancel flags, and uploaded datasets, in Redis."""

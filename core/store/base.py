@@ -54,4 +54,5 @@ class StoreBase:
     def __init__(self, redis: Redis, settings: Settings, prefix: str = DEFAULT_PREFIX) -> None:
         self.redis = redis
         self.ttl = settings.result_ttl_seconds
+        self.events_max_len = settings.events_max_len
         self.keys = Keys(prefix)

@@ -1,12 +1,21 @@
-"""A job's progress and its cost points (``P:job:{id}:costs``, scored by epoch)."""
+"""A job's progress and its cost points: the sorted set ``P:job:{id}:costs`` (scored by epoch), the packed
+curve levels ``P:job:{id}:curve:{block}`` and a ``point``/``progress`` event per change, all written by one
+Lua script (``scripts/append_costs.lua``) so they never disagree."""
 
 from __future__ import annotations
 
+import json
+import math
+import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from core.keys import CURVE_BLOCKS
 from core.store.base import ID, StoreBase
+from core.store.scripts import lua
+
+BLOCKS = ",".join(map(str, CURVE_BLOCKS))
 
 
 @dataclass(frozen=True)
@@ -29,41 +38,67 @@ def _points(members: Iterable[bytes]) -> list[tuple[int, float]]:
     return points
 
 
+def point_data(epoch: int, cost: float) -> str:
+    """The JSON of a ``point`` event: ``{"epoch": …, "cost": …}``, the cost null if it is not finite."""
+    return json.dumps({"epoch": epoch, "cost": cost if math.isfinite(cost) else None}, separators=(",", ":"))
+
+
 class Costs(StoreBase):
     """Progress (``epoch``, ``updated_at``) and the cost points the worker appends and clients page."""
 
+    def curve_keys(self, job_id: str) -> list[str]:
+        """The job's packed curve levels, in the order of ``CURVE_BLOCKS`` (the points themselves first)."""
+        return [self.keys.curve(job_id, block) for block in CURVE_BLOCKS]
+
     def append_costs(
         self, job_id: str, points: Iterable[tuple[int, float]], epoch: int | None = None, steps: int = 0
-    ) -> None:
-        """Add cost points ``(epoch, cost)`` in one round trip, and the progress if ``epoch`` is given;
+    ) -> int:
+        """Add cost points ``(epoch, cost)`` (in epoch order), a ``point`` event each, and the progress
+        (with a ``progress`` event when it moved) if ``epoch`` is given, in one atomic round trip;
         ``steps`` training steps done since the last append are added to ``P:stats`` (``core.store.stats``).
 
-        A point replaces any earlier point at the same epoch, so a resumed job never duplicates one.
+        Only points after the last recorded epoch are added, so a retried write adds nothing twice (a
+        resumed job drops the points after its checkpoint first, :meth:`drop_costs_after`). Returns how
+        many were added; nothing is written for a job that no longer exists.
         """
-        self.append_progress({job_id: (points, epoch)}, steps)
+        return self.append_progress({job_id: (points, epoch)}, steps)[0]
 
     def append_progress(
         self, runs: Mapping[str, tuple[Iterable[tuple[int, float]], int | None]], steps: int = 0
-    ) -> None:
-        """``append_costs`` for several jobs (job id → points, epoch) in one round trip, with the training
-        steps all of them did since the last append."""
-        now = repr(time.time())
+    ) -> list[int]:
+        """``append_costs`` for several jobs (job id → points, epoch) in one round trip, each job's write
+        atomic, with the training steps all of them did since the last append; how many points each added."""
+        script = self.redis.register_script(lua("append_costs"))
         with self.redis.pipeline(transaction=False) as pipe:
-            for job_id, (points, epoch) in runs.items():
-                key = self.keys.costs(job_id)
-                for point_epoch, cost in points:
-                    pipe.zremrangebyscore(key, point_epoch, point_epoch)
-                    pipe.zadd(key, {f"{int(point_epoch)}:{float(cost)!r}": int(point_epoch)})
-                pipe.expire(key, self.ttl)
-                if epoch is not None:
-                    pipe.hset(self.keys.job(job_id), mapping={"epoch": epoch, "updated_at": now})
-            if steps:
-                pipe.hincrby(self.keys.stats(), "steps", steps)
-            pipe.execute()
+            for index, (job_id, (points, epoch)) in enumerate(runs.items()):
+                keys, args = self._append_call(job_id, points, epoch, steps if index == 0 else 0)
+                script(keys=keys, args=args, client=pipe)
+            return [int(added) for added in pipe.execute()]
+
+    def _append_call(
+        self, job_id: str, points: Iterable[tuple[int, float]], epoch: int | None, steps: int
+    ) -> tuple[list[str], list[str | bytes | int]]:
+        """The keys and arguments of ``scripts/append_costs.lua`` for one job."""
+        args: list[str | bytes | int] = [
+            self.ttl,
+            self.events_max_len,
+            "" if epoch is None else int(epoch),
+            repr(time.time()),
+            BLOCKS,
+            int(steps),
+        ]
+        for point_epoch, cost in points:
+            point_epoch, cost = int(point_epoch), float(cost)
+            args += [point_epoch, f"{point_epoch}:{cost!r}", point_data(point_epoch, cost)]
+            args.append(struct.pack("<dd", point_epoch, cost))
+        keys = [self.keys.job(job_id), self.keys.costs(job_id), self.keys.events(job_id), self.keys.stats()]
+        return keys + self.curve_keys(job_id), args
 
     def drop_costs_after(self, job_id: str, epoch: int) -> None:
-        """Remove points after ``epoch``: a job resumed from a checkpoint at ``epoch`` records them again."""
-        self.redis.zremrangebyscore(self.keys.costs(job_id), f"({epoch}", "+inf")
+        """Remove points after ``epoch``: a job resumed from a checkpoint at ``epoch`` records them again.
+        (The events already sent stay: a client takes a later point at an epoch as replacing the earlier.)"""
+        keys = [self.keys.costs(job_id), *self.curve_keys(job_id)]
+        self.redis.register_script(lua("drop_costs"))(keys=keys, args=[int(epoch), BLOCKS])
 
     def costs_since(self, job_id: str, since: int = 0, limit: int | None = None) -> list[tuple[int, float]]:
         """Points with epoch > ``since``, oldest first, at most ``limit`` of them."""

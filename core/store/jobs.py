@@ -15,12 +15,14 @@ from redis.client import Pipeline
 from core.spec import TrainingSpec
 from core.statuses import CANCELED, FAILED, FINISHED, QUEUED, RUNNING, STATUSES, SUCCEEDED
 from core.store.base import ID, PUBLIC_OWNER, StoreBase, arrays_to_npz, number, text
+from core.store.scripts import helpers
 from core.store.stats import job_count_field
 
-# KEYS: the job's keys (``Keys.job_parts``: hash first), then the owner's status indexes (``STATUSES``
-# order), then ``P:stats`` (its ``jobs:{status}`` counts move with the job). ARGV: new status, allowed
-# old statuses (comma-separated), TTL seconds (0: keep while active), the run that must own the job (''
-# for any), the statuses (comma-separated), then field/value pairs.
+# KEYS: the job's keys (``Keys.job_parts``: the hash first, its events stream second), then the owner's
+# status indexes (``STATUSES`` order), then ``P:stats`` (its ``jobs:{status}`` counts move with the job).
+# ARGV: new status, allowed old statuses (comma-separated), TTL seconds (0: keep while active), the run
+# that must own the job ('' for any), the statuses (comma-separated), the ``status`` event's data (JSON),
+# the events stream's MAXLEN, then field/value pairs.
 # Returns the old status (false for an unknown job) and 1 if the change was made, else 0.
 _TRANSITION = """
 local cur = redis.call('HGET', KEYS[1], 'status')
@@ -32,21 +34,36 @@ for s in string.gmatch(ARGV[2], '[^,]+') do
 end
 if not allowed then return {cur, 0} end
 local info = redis.call('HMGET', KEYS[1], 'id', 'created_at')
-redis.call('HSET', KEYS[1], 'status', ARGV[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], 'status', ARGV[1], unpack(ARGV, 8))
+local n_statuses = 0
+for _ in string.gmatch(ARGV[5], '[^,]+') do n_statuses = n_statuses + 1 end
+local parts = #KEYS - n_statuses - 1
 local i = 0
 for s in string.gmatch(ARGV[5], '[^,]+') do
   i = i + 1
-  if s == cur then redis.call('ZREM', KEYS[5 + i], info[1]) end
-  if s == ARGV[1] then redis.call('ZADD', KEYS[5 + i], info[2], info[1]) end
+  if s == cur then redis.call('ZREM', KEYS[parts + i], info[1]) end
+  if s == ARGV[1] then redis.call('ZADD', KEYS[parts + i], info[2], info[1]) end
 end
+add_event(KEYS[2], ARGV[7], last_seq(KEYS[2]) + 1, 'status', ARGV[6], now_micros())
 local ttl = tonumber(ARGV[3])
-for j = 1, 5 do
+for j = 1, parts do
   if ttl > 0 then redis.call('EXPIRE', KEYS[j], ttl) elseif j == 1 then redis.call('PERSIST', KEYS[j]) end
 end
-redis.call('HINCRBY', KEYS[11], 'jobs:' .. cur, -1)
-redis.call('HINCRBY', KEYS[11], 'jobs:' .. ARGV[1], 1)
+redis.call('HINCRBY', KEYS[#KEYS], 'jobs:' .. cur, -1)
+redis.call('HINCRBY', KEYS[#KEYS], 'jobs:' .. ARGV[1], 1)
 return {cur, 1}
 """
+
+
+def status_data(status: str, error: str | None = None, result: str | None = None) -> str:
+    """The JSON of a ``status`` event: ``{"status"}``, with ``error`` (text) and ``result`` (the stored
+    result's JSON, embedded as an object) when given."""
+    body: dict[str, Any] = {"status": status}
+    if error is not None:
+        body["error"] = error
+    if result is not None:
+        body["result"] = json.loads(result)
+    return json.dumps(body, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -132,6 +149,9 @@ class Jobs(StoreBase):
             target.zadd(self.keys.owner_jobs(owner), {job_id: now})
             target.zadd(self.keys.owner_jobs(owner, QUEUED), {job_id: now})
             target.hincrby(self.keys.stats(), job_count_field(QUEUED), 1)
+            status = {"event": "status", "data": status_data(QUEUED), "at": str(int(now * 1e6))}
+            target.xadd(self.keys.events(job_id), status, id="0-1")
+            target.expire(self.keys.events(job_id), self.ttl)
             if pipe is None:
                 own.execute()
         raw = {k.encode(): str(v).encode() for k, v in fields.items()}
@@ -205,7 +225,8 @@ class Jobs(StoreBase):
         returns True and the change happens, or not, when the pipeline runs.
 
         Stamps ``updated_at``, ``started_at`` on running and ``finished_at`` on a finished status, moves
-        the job between the status indexes, and gives a finished job's keys the result TTL.
+        the job between the status indexes, adds a ``status`` event to the job's events, and gives a
+        finished job's keys the result TTL.
         """
         owner = self.redis.hget(self.keys.job(job_id), "owner")
         if owner is None:
@@ -216,11 +237,21 @@ class Jobs(StoreBase):
             fields["started_at"] = now
         if to in FINISHED:
             fields["finished_at"] = now
+        event = status_data(to, fields.get("error"), fields.get("result"))
         pairs = [str(v) for kv in fields.items() for v in kv]
         keys = [*self.keys.job_parts(job_id), *self.keys.status_indexes(owner.decode()), self.keys.stats()]
         ttl = self.ttl if to in FINISHED else 0
-        args = [to, ",".join(allowed_from), ttl, owned_by, ",".join(STATUSES), *pairs]
-        script = self.redis.register_script(_TRANSITION)
+        args = [
+            to,
+            ",".join(allowed_from),
+            ttl,
+            owned_by,
+            ",".join(STATUSES),
+            event,
+            self.events_max_len,
+            *pairs,
+        ]
+        script = self.redis.register_script(helpers() + _TRANSITION)
         if pipe is not None:
             script(keys=keys, args=args, client=pipe)
             return True

@@ -6,8 +6,10 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Body, Query, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from core.data import data_shape
+from core.downsample import MIN_POINTS
 from core.queue import JobQueue
 from core.spec import SPEC_EXAMPLES, TrainingSpec, check_caps
 from core.statuses import CANCELED, FINISHED, QUEUED
@@ -19,6 +21,7 @@ from service.limits import check_submission
 from service.openapi import RETRY_AFTER
 from service.schemas import (
     BAD_BODY,
+    MAX_CHART_POINTS,
     MAX_EPOCH,
     MAX_OFFSET,
     CostPoint,
@@ -138,16 +141,51 @@ def get_job(job_id: str, store: StoreDep, owner: OwnerDep) -> JobPublic:
     return JobPublic.of(find_job(store, job_id, owner))
 
 
-@router.get("/{job_id}/costs", response_model=CostsPage, responses=NOT_FOUND, summary="Cost history")
+@router.get(
+    "/{job_id}/costs",
+    response_model=CostsPage,
+    responses={
+        **NOT_FOUND,
+        422: {
+            "model": ErrorBody,
+            "description": "A parameter is out of range, or since and max_points together.",
+        },
+    },
+    summary="Cost history",
+)
 def get_costs(
     job_id: str,
     store: StoreDep,
     owner: OwnerDep,
     since: Annotated[int, Query(ge=0, le=MAX_EPOCH, description="Only points with epoch > since.")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    max_points: Annotated[
+        int | None,
+        Query(
+            ge=MIN_POINTS,
+            le=MAX_CHART_POINTS,
+            description="The whole history in at most this many points that keep its shape, for a chart: "
+            "the first and last points, and the lowest and highest of each bucket of 2^k consecutive points "
+            "(so the minimum too); the same history gives the same points. Not with since.",
+        ),
+    ] = None,
 ) -> CostsPage:
-    """The points recorded after epoch ``since``, oldest first, with the job's status."""
-    page = store.costs_page(job_id, since, limit)
+    """The points recorded after epoch ``since``, oldest first, with the job's status; or, with
+    ``max_points``, the whole history downsampled (as fast for 100,000 points as for 100)."""
+    if max_points is None:
+        page = store.costs_page(job_id, since, limit)
+    elif since:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "since"),
+                    "msg": "since cannot be combined with max_points",
+                    "type": "value_error",
+                }
+            ]
+        )
+    else:
+        page = store.costs_curve(job_id, max_points)
     if page is None or page.owner != owner:
         raise NotFound(f"no job with id {job_id!r}")
     points = [CostPoint(epoch=epoch, cost=cost if np.isfinite(cost) else None) for epoch, cost in page.points]

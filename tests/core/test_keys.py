@@ -40,6 +40,8 @@ def test_what_the_store_writes_matches_the_layout(store: JobStore) -> None:
         store.keys.job(record.id),
         store.keys.costs(record.id),
         store.keys.cancel(record.id),
+        store.keys.events(record.id),
+        *store.curve_keys(record.id),
         store.keys.owner_jobs("public"),
         store.keys.owner_jobs("public", "queued"),
         store.keys.stats(),

@@ -44,6 +44,10 @@ def requests_for(ids: dict[str, str]) -> list[tuple[str, str, dict]]:
     return [
         ("GET", f"/jobs/{done}", {}),
         ("GET", f"/jobs/{done}/costs", {}),
+        ("GET", f"/jobs/{done}/events", {}),
+        ("GET", f"/jobs/{done}/costs?max_points=10", {}),
+        ("GET", f"/jobs/{done}/boundary", {}),
+        ("GET", f"/jobs/{done}/boundary?format=png", {}),
         ("GET", f"/jobs/{done}/model", {}),
         ("GET", f"/jobs/{done}/model?format=npz", {}),
         ("POST", f"/jobs/{done}/predict", {"json": {"X": [[0.5], [0.25]]}}),

@@ -1,0 +1,40 @@
+"""Server-Sent Events as the tests read them: the text of a stream parsed into events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Sse:
+    """One event: its id, its name and its data (parsed JSON)."""
+
+    id: int
+    event: str
+    data: Any
+
+
+def parse_sse(lines: Iterable[str]) -> tuple[list[Sse], int]:
+    """The events in ``lines`` (a stream's text, line by line) and how many comment lines it had."""
+    events: list[Sse] = []
+    comments = 0
+    fields: dict[str, str] = {}
+    for line in lines:
+        if line.startswith(":"):
+            comments += 1
+        elif line:
+            name, _, value = line.partition(":")
+            fields[name] = value[1:] if value.startswith(" ") else value
+        elif fields:
+            events.append(Sse(int(fields["id"]), fields["event"], json.loads(fields["data"])))
+            fields = {}
+    assert not fields, f"an event was cut off: {fields}"
+    return events, comments
+
+
+def assert_contiguous(events: list[Sse], first: int = 1) -> None:
+    """The ids are first, first + 1, … with nothing missing or repeated."""
+    assert [e.id for e in events] == list(range(first, first + len(events)))
