@@ -148,7 +148,7 @@ class AdamRows(RowGroup):
         self._epsilon, self._weight_decay = self._hyper("epsilon"), self._hyper("weight_decay")
         self._gain2 = column([(1 - c.beta2) / (1 - c.beta1) ** 2 for c in configs])  # as Adam's
         self._learning_rates = self._decay = self._beta1
-        self._first_step, self._eps, self._rate = 0, np.empty((0, 1, 1)), np.empty((0, 1, 1))
+        self._first_step, self._eps, self._rate = 0, np.empty(0), np.empty(0)
 
     def start_epoch(self, learning_rates):
         self._learning_rates = learning_rates
@@ -160,16 +160,23 @@ class AdamRows(RowGroup):
         index = step - self._first_step
         if not 0 <= index < len(self._eps):
             steps = np.arange(step, step + self.TABLE_STEPS).reshape(-1, 1, 1)
-            self._eps, self._rate = adam_coefficients(
+            eps, rate = adam_coefficients(
                 self._beta1, self._beta2, self._epsilon, self.inside, steps, self._learning_rates, np.sqrt
             )
+            self._eps, self._rate = _per_step(eps), _per_step(rate)
             self._first_step, index = step, 0
         if self.decoupled:
             np.multiply(self.params, self._decay, self.params)
         adam_rule(
             self.params, self.grads, self.state["v"], self.state["s"], self._tmp,
-            self._beta1, self._beta2, self._gain2, self._eps[index], self._rate[index], self.inside,
+            self._beta1, self._beta2, self._gain2, self._eps[index, ...], self._rate[index, ...], self.inside,
         )  # fmt: skip
+
+
+def _per_step(table: np.ndarray) -> np.ndarray:
+    """A ``(steps, k, 1)`` table, or ``(steps,)`` when every row shares the value: ``table[i, ...]`` is
+    then 0-d, which NumPy applies in one contiguous loop."""
+    return table.reshape(-1) if table.shape[1:] == (1, 1) else table
 
 
 class AdamWRows(AdamRows):
