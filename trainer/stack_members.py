@@ -64,11 +64,13 @@ class MemberRecords:
         costs: np.ndarray | None,
         on_point: Callable[[int, CostPoint], None] | None,
     ) -> None:
-        """Count ``epoch`` for ``members`` and record their mean ``costs`` when the epoch has points."""
+        """Count ``epoch`` for ``members`` and record their mean ``costs`` when the epoch has points (in
+        member order)."""
         self.epochs_completed[members], self.steps[members] = epoch, step
         if costs is None:
             return
-        for member, cost in zip(members.tolist(), costs.tolist(), strict=True):
+        order = np.argsort(members)
+        for member, cost in zip(members[order].tolist(), costs[order].tolist(), strict=True):
             point = CostPoint(epoch, cost)
             self.costs[member].append(point)
             if on_point is not None:

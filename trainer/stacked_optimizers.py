@@ -28,7 +28,7 @@ def group_key(optimizer: OptimizerConfig) -> tuple[int, bool]:
     return RULES.index(optimizer.name), inside
 
 
-def column(values: Sequence[float]) -> np.ndarray:
+def column(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """One value per row as a ``(k, 1)`` column, or a 0-d array when all rows share it: NumPy then runs
     one contiguous loop over the block instead of one short loop per row."""
     column = np.asarray(values, dtype=np.float64).reshape(-1, 1)
@@ -46,13 +46,14 @@ class RowGroup:
     """
 
     slots: ClassVar[tuple[str, ...]] = ()
+    scratch: ClassVar[bool] = True  # does the rule need a scratch block?
 
     def __init__(self, configs: Sequence[OptimizerConfig], params: np.ndarray, grads: np.ndarray) -> None:
         self.configs = list(configs)
         self.params, self.grads = params, grads
         self.state = {name: np.zeros_like(params) for name in self.slots}
         self.inside = configs[0].epsilon_inside_sqrt
-        self._tmp = np.empty_like(params)
+        self._tmp = np.empty_like(params) if self.scratch else None
 
     def _hyper(self, name: str) -> np.ndarray:
         return column([getattr(c, name) for c in self.configs])
@@ -69,6 +70,8 @@ class RowGroup:
 
 class GradientDescentRows(RowGroup):
     """``W -= lr g`` with ``lr g`` given."""
+
+    scratch = False
 
     def start_epoch(self, learning_rates):
         return learning_rates
