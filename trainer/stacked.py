@@ -61,7 +61,9 @@ class StackedTraining:
             self.validation = (X_val, Y_val)
         self.X, self.Y = X, Y
         self.sizes = layer_sizes(X.shape[0], shared.layers)
-        self._batches = MiniBatches(X, Y, min(shared.mini_batch_size or X.shape[1], X.shape[1]))
+        self._batches = MiniBatches(
+            X, Y, min(shared.mini_batch_size or X.shape[1], X.shape[1]), sign_of_one=1.0
+        )
         n, size = len(configs), parameter_count(self.sizes)
         self.records = MemberRecords(n)
         self.epoch, self.step, self._mid_epoch = 0, 0, False
@@ -147,7 +149,7 @@ class StackedTraining:
                 if self._live is None:
                     break
                 record = (epoch - 1) % shared.record_every == 0 or epoch == shared.epochs
-                batches.shuffle(shared.seed + epoch, signs=False, labels=True)
+                batches.shuffle(shared.seed + epoch, signs=True, labels=record)
                 self._start_epoch(epoch)
                 costs = np.zeros(len(self._live.members)) if record else None
                 costs = self._steps(epoch, costs, should_stop, started, on_done)
@@ -172,10 +174,10 @@ class StackedTraining:
                     break
                 self._start_epoch(epoch)
                 plan = self._plan()
-            rows, inputs, labels, gradient, update = plan[index]
+            rows, inputs, flips, labels, gradient, update = plan[index]
             if rows is not None:
                 batches.gather(rows, inputs)
-            gradient(inputs, labels, costs)
+            gradient(inputs, flips, labels, costs)
             step += 1
             update(step)
             self.step = step
@@ -210,12 +212,12 @@ class StackedTraining:
             self._rates = rates
 
     def _plan(self) -> list[tuple]:
-        """Per mini-batch: its rows, inputs and labels, the live stack's pass for its size and update
-        (made once per live stack)."""
+        """Per mini-batch: its rows, inputs, signs (``2 Y - 1``) and labels, the live stack's pass for its
+        size and update (made once per live stack)."""
         live = self._live
         if live.plan is None:
             live.plan = [
-                (b.rows, b.inputs, b.labels, live.passes[b.size].gradient, live.update)
+                (b.rows, b.inputs, b.signs, b.labels, live.passes[b.size].gradient, live.update)
                 for b in self._batches.batches
             ]
         return live.plan
