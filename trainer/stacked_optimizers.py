@@ -89,7 +89,7 @@ class MomentumRows(RowGroup):
     def __init__(self, configs, params, grads):
         super().__init__(configs, params, grads)
         self._beta = self._hyper("beta")
-        self._rate = self._beta
+        self._rate = np.zeros(())  # the learning rates, set by start_epoch
 
     def start_epoch(self, learning_rates):
         self._rate = learning_rates
@@ -113,7 +113,7 @@ class RMSPropRows(RowGroup):
     def __init__(self, configs, params, grads):
         super().__init__(configs, params, grads)
         self._beta2, self._eps = self._hyper("beta2"), self._hyper("epsilon")
-        self._gain2 = self._beta2
+        self._gain2 = np.zeros(())  # set by start_epoch
 
     def start_epoch(self, learning_rates):
         self._gain2 = (1 - self._beta2) / (learning_rates * learning_rates)
@@ -150,7 +150,7 @@ class AdamRows(RowGroup):
         self._beta1, self._beta2 = self._hyper("beta1"), self._hyper("beta2")
         self._epsilon, self._weight_decay = self._hyper("epsilon"), self._hyper("weight_decay")
         self._gain2 = column([(1 - c.beta2) / (1 - c.beta1) ** 2 for c in configs])  # as Adam's
-        self._learning_rates = self._decay = self._beta1
+        self._learning_rates = self._decay = np.zeros(())  # set by start_epoch
         self._first_step, self._eps, self._rate = 0, np.empty(0), np.empty(0)
 
     def start_epoch(self, learning_rates):
