@@ -72,8 +72,8 @@ class StackedBackprop:
         self.negative_scale = np.zeros((members, 1, 1))  # -gain / m per member
         # Layers L .. 2: the layer's gradient, the activation below it, W.T without biases, the buffer for
         # the delta of the layer below and its ReLU slope, and the product that gives the delta: the
-        # output layer's, with one unit, is an outer product, which a broadcast multiplication does in a
-        # third of matmul's time.
+        # output layer's, with one unit, is an outer product, which a broadcast multiplication does
+        # faster than matmul (about 9 against 14 us for 64 members).
         last = len(gradients) - 1
         self.backward_layers = [
             (
