@@ -35,6 +35,7 @@ lint: dev
 
 bench: dev  ## speed tables (not tests)
 	$(BIN)/python bench/trainer_speed.py --repeat 5
+	$(BIN)/python bench/sweep.py --repeat 5
 	$(BIN)/python bench/service.py --repeat 5
 	$(BIN)/python bench/load.py --seconds 60
 	$(BIN)/python bench/events.py --subscribers 1,500 --repeat 3

@@ -1,6 +1,7 @@
-"""``bench/trainer_speed.py`` still runs: its smoke mode prints the table with both sides' accuracies
-equal, and ``--breakdown`` prints every phase. Speed itself is measured by running the benchmark, not
-here."""
+"""The benchmarks still run: ``bench/trainer_speed.py``'s smoke mode prints the table with both sides'
+accuracies equal, ``--breakdown`` prints every phase, and ``bench/sweep.py``'s smoke mode prints every
+measure with stacked members equal to their solo runs. Speed itself is measured by running the
+benchmarks, not here."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_bench(*args: str) -> str:
+def run_bench(*args: str, script: str = "trainer_speed.py") -> str:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "trainer_speed.py"), *args],
+        [sys.executable, str(ROOT / "bench" / script), *args],
         capture_output=True,
         text=True,
         timeout=240,
@@ -48,3 +49,17 @@ def test_breakdown_prints_every_phase() -> None:
         "final accuracy (once)",
     ]
     assert all(float(row[1]) > 0 for row in rows)
+
+
+def test_sweep_quick_run_prints_every_measure_with_members_equal_to_their_solo_runs() -> None:
+    output = run_bench("--quick", "--repeat", "1", "--members", "8", script="sweep.py")
+    rows = table_rows(output)
+    assert [row[0] for row in rows] == [
+        "one solo run (the seed's Adam job)",
+        "stacked sweep, 8 members",
+        "8 solo runs, one after another",
+        "stacked comparison, gd/momentum/adam",
+        "3 solo runs, gd/momentum/adam",
+    ]
+    assert all(float(row[2]) > 0 and float(row[4]) > 0 for row in rows)
+    assert float(rows[1][7]) <= 1e-10 and float(rows[3][7]) <= 1e-10

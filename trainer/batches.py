@@ -16,8 +16,9 @@ GATHER_PER_BATCH_BYTES = 4 * 2**20  # inputs larger than this are shuffled a min
 
 @dataclass(frozen=True)
 class Batch:
-    """One mini-batch of the epoch: ``inputs`` ``(size, n_x + 1)``, ``signs`` (``1 - 2 Y``) and ``labels``
-    ``(1, size)``, all views into buffers that ``MiniBatches.shuffle`` rewrites. ``rows`` is None when the
+    """One mini-batch of the epoch: ``inputs`` ``(size, n_x + 1)``, ``signs`` (``+-1`` per example,
+    ``MiniBatches``) and ``labels`` ``(1, size)``, all views into buffers that ``MiniBatches.shuffle``
+    rewrites. ``rows`` is None when the
     whole epoch is gathered at once; otherwise the mini-batch's rows of the permutation, which the loop
     gathers into ``inputs`` just before the step (``gather``)."""
 
@@ -31,15 +32,17 @@ class Batch:
 class MiniBatches:
     """The mini-batches of ``X`` (features x examples) and ``Y`` of size ``batch``, shuffled per epoch.
 
-    Data larger than ``GATHER_PER_BATCH_BYTES`` is not copied whole: each mini-batch's rows are gathered
-    just before its step, so they are still in cache for both of its products, into one buffer per
-    mini-batch size (reused by every step, so it stays in cache too).
+    Each example's sign is ``sign_of_one`` for label 1 and ``-sign_of_one`` for label 0: the solo pass
+    uses ``1 - 2 Y`` (``sign_of_one=-1``), the stacked pass ``2 Y - 1``. Data larger than
+    ``GATHER_PER_BATCH_BYTES`` is not copied whole: each mini-batch's rows are gathered just before its
+    step, so they are still in cache for both of its products, into one buffer per mini-batch size
+    (reused by every step, so it stays in cache too).
     """
 
-    def __init__(self, X: np.ndarray, Y: np.ndarray, batch: int) -> None:
+    def __init__(self, X: np.ndarray, Y: np.ndarray, batch: int, sign_of_one: float = -1.0) -> None:
         self.inputs = examples_as_rows(X)
         self.labels = Y[0].copy()
-        self.signs = 1 - 2 * self.labels
+        self.signs = sign_of_one * (2 * self.labels - 1)
         m = self.labels.size
         self.permutation = np.empty(m, dtype=np.int64)
         self._identity = np.arange(m)

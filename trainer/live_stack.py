@@ -14,10 +14,9 @@ from collections.abc import Collection, Sequence
 import numpy as np
 
 from trainer.config import OptimizerConfig
+from trainer.optimizers import State
 from trainer.stacked_backprop import StackedBackprop
 from trainer.stacked_optimizers import ROW_GROUPS, RowGroup, column, group_key
-
-State = dict[str, np.ndarray]
 
 
 class LiveStack:

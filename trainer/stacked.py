@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,33 +28,16 @@ from trainer.config import TrainConfig
 from trainer.data import check_arrays, split_validation
 from trainer.errors import CheckpointError
 from trainer.live_stack import LiveStack
-from trainer.network import accuracy, initialize_parameters, layer_sizes, pack, parameter_count, unpack
+from trainer.network import initialize_parameters, layer_sizes, pack, parameter_count
 from trainer.optimizers import make_optimizer
 from trainer.schedules import learning_rate_for_epoch
 from trainer.stack_checkpoint import COMPLETED, DIVERGED, RUNNING, STOPPED, MemberState, StackCheckpoint
+from trainer.stack_members import MemberRecords, MemberResult
 from trainer.stacking import check_stack
 from trainer.train import CostPoint
 
-
-@dataclass
-class MemberResult:
-    """What a member of a stack leaves: ``TrainResult``'s fields and ``error``.
-
-    ``error`` is "diverged at epoch N" for a member that diverged (its ``accuracy`` and
-    ``validation_accuracy`` are then None and its parameters are the non-finite ones it ended with),
-    else None. ``seconds`` is the stack's wall time up to the member's end.
-    """
-
-    parameters: dict[str, np.ndarray]
-    costs: list[CostPoint]
-    accuracy: float | None
-    validation_accuracy: float | None
-    final_cost: float | None
-    epochs_completed: int
-    steps: int
-    seconds: float
-    stopped: bool
-    error: str | None
+OnPoint = Callable[[int, CostPoint], None]
+OnDone = Callable[[int, MemberResult], None]
 
 
 class StackedTraining:
@@ -79,15 +61,11 @@ class StackedTraining:
             self.validation = (X_val, Y_val)
         self.X, self.Y = X, Y
         self.sizes = layer_sizes(X.shape[0], shared.layers)
-        self._batches = MiniBatches(X, Y, min(shared.mini_batch_size or X.shape[1], X.shape[1]))
-        self._batch_sizes = sorted({batch.size for batch in self._batches.batches})
+        self._batches = MiniBatches(
+            X, Y, min(shared.mini_batch_size or X.shape[1], X.shape[1]), sign_of_one=1.0
+        )
         n, size = len(configs), parameter_count(self.sizes)
-        self.status = np.full(n, RUNNING, dtype=np.int8)
-        self.epochs_completed = np.zeros(n, dtype=np.int64)
-        self.steps = np.zeros(n, dtype=np.int64)
-        self._ended: dict[int, MemberState] = {}  # member -> the parameters and state it ended with
-        self._costs: list[list[CostPoint]] = [[] for _ in configs]
-        self._seconds = np.zeros(n)
+        self.records = MemberRecords(n)
         self.epoch, self.step, self._mid_epoch = 0, 0, False
         self._rates: np.ndarray | None = None  # the live rows' learning rates, None for a new live stack
         self._decaying = False  # does a live member decay its learning rate?
@@ -97,16 +75,14 @@ class StackedTraining:
             saved = [(p, {name: np.zeros(size) for name in s}) for p, s in zip(initial, slots, strict=True)]
         else:
             saved = self._restore(resume, slots, size)
-        running = [i for i in range(n) if self.status[i] == RUNNING]
-        self._ended = {i: saved[i] for i in range(n) if self.status[i] != RUNNING}
+        running = np.flatnonzero(self.records.status == RUNNING).tolist()
         self._live: LiveStack | None = None
         if running:
-            optimizers = [configs[i].optimizer for i in running]
             self._live = LiveStack(
                 self.sizes,
-                self._batch_sizes,
+                sorted({batch.size for batch in self._batches.batches}),
                 running,
-                optimizers,
+                [configs[i].optimizer for i in running],
                 [saved[i][0] for i in running],
                 [saved[i][1] for i in running],
             )
@@ -124,38 +100,37 @@ class StackedTraining:
             raise CheckpointError("stack checkpoint does not fit this stack")
         saved = checkpoint.members(slots, size)
         self.epoch, self.step = checkpoint.epoch, checkpoint.step
-        self.status[:] = checkpoint.status
-        self.epochs_completed[:] = checkpoint.epochs_completed
-        self.steps[:] = checkpoint.steps
+        self.records.restore(checkpoint, saved)
         return saved
 
     def checkpoint(self) -> StackCheckpoint:
         """A copy of every member's state after the last epoch the stack completed."""
         if self._mid_epoch:
             raise CheckpointError("a stack stopped mid-epoch cannot be checkpointed")
+        records = self.records
         return StackCheckpoint.of_members(
             self.epoch,
             self.step,
             self.sizes,
             tuple(c.optimizer.name for c in self.configs),
             [self._member_state(member) for member in range(len(self.configs))],
-            self.status.copy(),
-            self.epochs_completed.copy(),
-            self.steps.copy(),
+            records.status.copy(),
+            records.epochs_completed.copy(),
+            records.steps.copy(),
         )
 
     def _member_state(self, member: int) -> MemberState:
-        if member in self._ended:
-            parameters, state = self._ended[member]
+        if member in self.records.ended:
+            parameters, state = self.records.ended[member]
             return parameters.copy(), {name: vector.copy() for name, vector in state.items()}
         return self._live.member_state(self._live.members.index(member))
 
     def run(
         self,
         *,
-        on_point: Callable[[int, CostPoint], None] | None = None,
+        on_point: OnPoint | None = None,
         on_epoch: Callable[[int], None] | None = None,
-        on_done: Callable[[int, MemberResult], None] | None = None,
+        on_done: OnDone | None = None,
         should_stop: Callable[[], Collection[int]] | None = None,
     ) -> list[MemberResult]:
         """Train every member up to the shared ``epochs``; return their results in member order.
@@ -174,7 +149,7 @@ class StackedTraining:
                 if self._live is None:
                     break
                 record = (epoch - 1) % shared.record_every == 0 or epoch == shared.epochs
-                batches.shuffle(shared.seed + epoch, signs=False, labels=True)
+                batches.shuffle(shared.seed + epoch, signs=True, labels=record)
                 self._start_epoch(epoch)
                 costs = np.zeros(len(self._live.members)) if record else None
                 costs = self._steps(epoch, costs, should_stop, started, on_done)
@@ -184,7 +159,7 @@ class StackedTraining:
                 if on_epoch is not None:
                     on_epoch(epoch)
         if self._live is not None and self.epoch == shared.epochs:
-            self._end(list(self._live.members), COMPLETED, None, started, on_done)
+            self._end(self._live.members, COMPLETED, None, started, on_done)
         return [self._result(member) for member in range(len(self.configs))]
 
     def _steps(self, epoch, costs, should_stop, started, on_done) -> np.ndarray | None:
@@ -199,36 +174,27 @@ class StackedTraining:
                     break
                 self._start_epoch(epoch)
                 plan = self._plan()
-            rows, inputs, labels, gradient, update = plan[index]
+            rows, inputs, flips, labels, gradient, update = plan[index]
             if rows is not None:
                 batches.gather(rows, inputs)
-            gradient(inputs, labels, costs)
+            gradient(inputs, flips, labels, costs)
             step += 1
             update(step)
             self.step = step
         return costs
 
     def _finish_epoch(self, epoch, costs, started, on_point, on_done) -> None:
-        """End the members that diverged in ``epoch``; count the epoch and record the points of the
-        others."""
+        """End the members that diverged in ``epoch``; count the epoch for the others and record their
+        points."""
         self._mid_epoch = False
         finite = self._live.finite_rows(costs)
         if not finite.all():
             diverged = [self._live.members[row] for row in np.flatnonzero(~finite)]
             costs = self._end(diverged, DIVERGED, costs, started, on_done)
         self.epoch = epoch
-        if self._live is None:
-            return
-        members = self._live.member_array
-        self.epochs_completed[members], self.steps[members] = epoch, self.step
-        if costs is not None:
-            for member, cost in zip(
-                members.tolist(), (costs / self._batches.labels.size).tolist(), strict=True
-            ):
-                point = CostPoint(epoch, cost)
-                self._costs[member].append(point)
-                if on_point is not None:
-                    on_point(member, point)
+        if self._live is not None:
+            means = None if costs is None else costs / self._batches.labels.size
+            self.records.count_epoch(self._live.member_array, epoch, self.step, means, on_point)
 
     def _start_epoch(self, epoch: int) -> None:
         """Give the live rows their learning rates for ``epoch`` when they may change: in a new live
@@ -246,12 +212,12 @@ class StackedTraining:
             self._rates = rates
 
     def _plan(self) -> list[tuple]:
-        """Per mini-batch: its rows, inputs and labels, the live stack's pass for its size and update
-        (made once per live stack)."""
+        """Per mini-batch: its rows, inputs, signs (``2 Y - 1``) and labels, the live stack's pass for its
+        size and update (made once per live stack)."""
         live = self._live
         if live.plan is None:
             live.plan = [
-                (b.rows, b.inputs, b.labels, live.passes[b.size].gradient, live.update)
+                (b.rows, b.inputs, b.signs, b.labels, live.passes[b.size].gradient, live.update)
                 for b in self._batches.batches
             ]
         return live.plan
@@ -262,40 +228,21 @@ class StackedTraining:
         status: int,
         costs: np.ndarray | None,
         started: float,
-        on_done: Callable[[int, MemberResult], None] | None,
+        on_done: OnDone | None,
     ) -> np.ndarray | None:
         """End ``members`` (those still live) with ``status``; return the other rows' ``costs``."""
         live = self._live
-        rows = {live.members.index(member) for member in members if member in live.members}
+        rows = sorted({live.members.index(member) for member in members if member in live.members})
         seconds = time.perf_counter() - started
-        for row in sorted(rows):
-            member = live.members[row]
-            self._ended[member] = live.member_state(row)
-            self.status[member], self.steps[member], self._seconds[member] = status, self.step, seconds
-        self._live = live.without(rows) if rows else live
+        for row in rows:
+            self.records.end(live.members[row], status, live.member_state(row), self.step, seconds)
         if rows:
-            self._rates = None
+            self._live, self._rates = live.without(rows), None
         if on_done is not None:
             for member in sorted(live.members[row] for row in rows):
                 on_done(member, self._result(member))
-        keep = [row for row in range(len(live.members)) if row not in rows]
-        return None if costs is None else costs[keep]
+        return None if costs is None else np.delete(costs, rows)
 
     def _result(self, member: int) -> MemberResult:
         parameters, _ = self._member_state(member)
-        weights = unpack(parameters, self.sizes)
-        diverged = self.status[member] == DIVERGED
-        costs = self._costs[member]
-        validation = None if self.validation is None or diverged else accuracy(weights, *self.validation)
-        return MemberResult(
-            parameters=weights,
-            costs=list(costs),
-            accuracy=None if diverged else accuracy(weights, self.X, self.Y),
-            validation_accuracy=validation,
-            final_cost=costs[-1].cost if costs else None,
-            epochs_completed=int(self.epochs_completed[member]),
-            steps=int(self.steps[member]),
-            seconds=float(self._seconds[member]),
-            stopped=bool(self.status[member] == STOPPED),
-            error=f"diverged at epoch {self.epochs_completed[member] + 1}" if diverged else None,
-        )
+        return self.records.result(member, parameters, self.sizes, (self.X, self.Y), self.validation)

@@ -28,7 +28,7 @@ def group_key(optimizer: OptimizerConfig) -> tuple[int, bool]:
     return RULES.index(optimizer.name), inside
 
 
-def column(values: Sequence[float]) -> np.ndarray:
+def column(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """One value per row as a ``(k, 1)`` column, or a 0-d array when all rows share it: NumPy then runs
     one contiguous loop over the block instead of one short loop per row."""
     column = np.asarray(values, dtype=np.float64).reshape(-1, 1)
@@ -46,13 +46,14 @@ class RowGroup:
     """
 
     slots: ClassVar[tuple[str, ...]] = ()
+    scratch: ClassVar[bool] = True  # does the rule need a scratch block?
 
     def __init__(self, configs: Sequence[OptimizerConfig], params: np.ndarray, grads: np.ndarray) -> None:
         self.configs = list(configs)
         self.params, self.grads = params, grads
         self.state = {name: np.zeros_like(params) for name in self.slots}
         self.inside = configs[0].epsilon_inside_sqrt
-        self._tmp = np.empty_like(params)
+        self._tmp = np.empty_like(params) if self.scratch else None
 
     def _hyper(self, name: str) -> np.ndarray:
         return column([getattr(c, name) for c in self.configs])
@@ -70,6 +71,8 @@ class RowGroup:
 class GradientDescentRows(RowGroup):
     """``W -= lr g`` with ``lr g`` given."""
 
+    scratch = False
+
     def start_epoch(self, learning_rates):
         return learning_rates
 
@@ -86,7 +89,7 @@ class MomentumRows(RowGroup):
     def __init__(self, configs, params, grads):
         super().__init__(configs, params, grads)
         self._beta = self._hyper("beta")
-        self._rate = self._beta
+        self._rate = np.zeros(())  # the learning rates, set by start_epoch
 
     def start_epoch(self, learning_rates):
         self._rate = learning_rates
@@ -110,7 +113,7 @@ class RMSPropRows(RowGroup):
     def __init__(self, configs, params, grads):
         super().__init__(configs, params, grads)
         self._beta2, self._eps = self._hyper("beta2"), self._hyper("epsilon")
-        self._gain2 = self._beta2
+        self._gain2 = np.zeros(())  # set by start_epoch
 
     def start_epoch(self, learning_rates):
         self._gain2 = (1 - self._beta2) / (learning_rates * learning_rates)
@@ -147,8 +150,8 @@ class AdamRows(RowGroup):
         self._beta1, self._beta2 = self._hyper("beta1"), self._hyper("beta2")
         self._epsilon, self._weight_decay = self._hyper("epsilon"), self._hyper("weight_decay")
         self._gain2 = column([(1 - c.beta2) / (1 - c.beta1) ** 2 for c in configs])  # as Adam's
-        self._learning_rates = self._decay = self._beta1
-        self._first_step, self._eps, self._rate = 0, np.empty((0, 1, 1)), np.empty((0, 1, 1))
+        self._learning_rates = self._decay = np.zeros(())  # set by start_epoch
+        self._first_step, self._eps, self._rate = 0, np.empty(0), np.empty(0)
 
     def start_epoch(self, learning_rates):
         self._learning_rates = learning_rates
@@ -160,16 +163,23 @@ class AdamRows(RowGroup):
         index = step - self._first_step
         if not 0 <= index < len(self._eps):
             steps = np.arange(step, step + self.TABLE_STEPS).reshape(-1, 1, 1)
-            self._eps, self._rate = adam_coefficients(
+            eps, rate = adam_coefficients(
                 self._beta1, self._beta2, self._epsilon, self.inside, steps, self._learning_rates, np.sqrt
             )
+            self._eps, self._rate = _per_step(eps), _per_step(rate)
             self._first_step, index = step, 0
         if self.decoupled:
             np.multiply(self.params, self._decay, self.params)
         adam_rule(
             self.params, self.grads, self.state["v"], self.state["s"], self._tmp,
-            self._beta1, self._beta2, self._gain2, self._eps[index], self._rate[index], self.inside,
+            self._beta1, self._beta2, self._gain2, self._eps[index, ...], self._rate[index, ...], self.inside,
         )  # fmt: skip
+
+
+def _per_step(table: np.ndarray) -> np.ndarray:
+    """A ``(steps, k, 1)`` table, or ``(steps,)`` when every row shares the value: ``table[i, ...]`` is
+    then 0-d, which NumPy applies in one contiguous loop."""
+    return table.reshape(-1) if table.shape[1:] == (1, 1) else table
 
 
 class AdamWRows(AdamRows):

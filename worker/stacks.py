@@ -82,7 +82,7 @@ def execute_stack(jobs: JobQueue, stack_id: str, settings: Settings, shutdown: t
             shutdown,
             save_state,
             settings.checkpoint_seconds,
-            count_steps=lambda: int(training.steps.sum()),
+            count_steps=lambda: int(training.records.steps.sum()),
             epoch=training.epoch,
             spent=spent,
         )

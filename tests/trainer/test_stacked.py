@@ -10,6 +10,7 @@ and mini-batch sizes 1, 37 and m.
 from __future__ import annotations
 
 import itertools
+import sys
 
 import numpy as np
 import pytest
@@ -89,11 +90,6 @@ def assert_equal_runs(stacked, solo, tolerance: float = TOLERANCE) -> None:
     assert stacked.accuracy == solo.accuracy
 
 
-def assert_bitwise(left, right) -> None:
-    assert all(np.array_equal(left.parameters[name], right.parameters[name]) for name in right.parameters)
-    assert left.costs == right.costs
-
-
 @pytest.mark.parametrize(
     ("layers", "batch"),
     [pytest.param(layers, batch, id=f"depth{len(layers)}-batch{batch or 'm'}") for layers, batch in
@@ -117,6 +113,35 @@ def test_members_share_the_validation_split():
         solo = train(X, Y, config)
         assert_equal_runs(result, solo)
         assert result.validation_accuracy == solo.validation_accuracy is not None
+
+
+def test_gathering_per_mini_batch_gives_the_same_stack(monkeypatch):
+    # Large inputs are shuffled a mini-batch at a time instead of a whole epoch at a time.
+    X, Y = make_moons()
+    configs = members((5, 2), 37, 3)
+    whole_epoch = StackedTraining(X, Y, configs).run()
+    monkeypatch.setattr(sys.modules["trainer.batches"], "GATHER_PER_BATCH_BYTES", 0)
+    stack = StackedTraining(X, Y, configs)
+    assert stack._batches.gather_per_batch
+    for per_batch, whole in zip(stack.run(), whole_epoch, strict=True):
+        assert all(np.array_equal(per_batch.parameters[k], whole.parameters[k]) for k in whole.parameters)
+        assert per_batch.costs == whole.costs
+
+
+def test_points_reach_the_callback_in_member_order_as_they_are_recorded():
+    X, Y = make_moons()
+    configs = members((5, 2), 64, 7)
+    streamed, epochs = [], []
+    results = StackedTraining(X, Y, configs).run(
+        on_point=lambda i, p: streamed.append((i, p, len(epochs))), on_epoch=epochs.append
+    )
+    assert epochs == list(range(1, 8))
+    # Each epoch's points come before its on_epoch call, member 0 first.
+    assert [(i, p.epoch, done) for i, p, done in streamed] == [
+        (i, epoch, epoch - 1) for epoch in (1, 4, 7) for i in range(len(configs))
+    ]
+    for i, result in enumerate(results):
+        assert [p for member, p, _ in streamed if member == i] == result.costs
 
 
 def test_stopping_one_member_leaves_the_others_going():
@@ -227,7 +252,8 @@ def test_resuming_a_checkpoint_is_bitwise_equal_to_an_uninterrupted_stack():
 
     resumed = StackedTraining(X, Y, configs, resume=checkpoint).run()
     for before, after in zip(uninterrupted, resumed, strict=True):
-        assert all(np.array_equal(before.parameters[k], after.parameters[k]) for k in before.parameters)
+        for name, value in before.parameters.items():
+            assert np.array_equal(value, after.parameters[name], equal_nan=True), name
         assert [p for p in before.costs if p.epoch > 12] == after.costs
         assert (before.steps, before.epochs_completed, before.stopped, before.error) == (
             after.steps,
