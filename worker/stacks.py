@@ -154,7 +154,7 @@ class _Ends:
             if reason == "superseded":
                 report_end(store, job_id, reason)
             return
-        self.reporter.flush(final=True)
+        self.reporter.flush(final=True, only=job_id)
         if result.error is not None:
             end(store.fail, result.error)
             self.outcomes[job_id] = "failed"
