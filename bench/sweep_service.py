@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     verdict = "ok" if ratio <= TARGET else "MISSED"
     print("| measure | runs | median s | × in-process | target |")
     print("|---|--:|--:|--:|--:|")
-    local_median = statistics.median(local)
-    print(f"| stacked sweep in-process, {args.members} members | {len(local)} | {local_median:.2f} | 1.00 | |")
+    local_row = f"stacked sweep, {args.members} members, in-process | {len(local)}"
+    print(f"| {local_row} | {statistics.median(local):.2f} | 1.00 | |")
     print(
         f"| the same sweep through the service (POST → every member succeeded) | {len(remote)} "
         f"| {statistics.median(remote):.2f} | {ratio:.2f} | ≤ {TARGET:g} {verdict} |"
