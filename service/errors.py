@@ -1,10 +1,19 @@
 """The service's exceptions and their mapping to HTTP, in one place.
 
-Every error body is ``{"detail": ...}``: a string, or for 422 a list of ``{"loc", "msg", "type"}`` in
-FastAPI's validation format so that the field is always named. Redis being unreachable, stuck past the
-client's timeout, loading its data or refusing writes is a 503 with ``Retry-After``; anything unexpected is
-a 500 with a generic message (the traceback goes to the log, never to the client). The pure ASGI
-middlewares (``service.auth``, ``service.limits``) answer with :func:`error_response` too.
+Every error body is ``{"detail": ...}`` (``service.schemas.ErrorBody``): for a 422 a list of
+``{"loc", "msg", "type"}`` naming each field (``loc`` is a path into the request, ``service.validation``),
+for every other status one message. The statuses, each the one documented on the operations:
+
+* 400: the body cannot be parsed (broken JSON or multipart), or a malformed ``Content-Length``;
+* 401: no API key, or not a valid one (``service.auth``); 404: no such job or dataset for this owner;
+* 409: the resource is in the wrong state (no model yet, already finished, an idempotent request in flight);
+* 413: a body or upload over its cap (``service.limits``); 415: a JSON body sent as another media type;
+* 422: well-formed input the service cannot use (a field's type or bound, a cap, a file's content);
+* 429: over the submission rate; 503: Redis unreachable, stuck past the client's timeout, loading its
+  data or refusing writes, or the queue full, each with ``Retry-After``;
+* 500: anything unexpected, with a generic message (the traceback goes to the log, never to the client).
+
+The pure ASGI middlewares (``service.auth``, ``service.limits``) answer with :func:`error_response` too.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import InvalidMembers, SpecRejected
 from service.metrics import REDIS_ERRORS
+from service.validation import field_errors, member_errors
 
 log = logging.getLogger("descent.service")
 
@@ -75,9 +85,13 @@ class TooManyRequests(ServiceError):
 
 
 class Unprocessable(ServiceError):
-    """Well-formed input the service cannot use (a bad uploaded file, a bad predict input)."""
+    """Well-formed input the service cannot use (a bad uploaded file): a 422 naming the field at ``loc``."""
 
     status_code = 422
+
+    def __init__(self, detail: str, loc: tuple[str | int, ...] = ("body", "file")) -> None:
+        super().__init__(detail)
+        self.detail = [{"loc": list(loc), "msg": detail, "type": "value_error"}]  # type: ignore[assignment]
 
 
 class Unavailable(ServiceError):
@@ -94,9 +108,26 @@ def error_response(status: int, detail: object, headers: dict[str, str] | None =
     return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=status, headers=headers)
 
 
-def _validation_detail(errors: Sequence[dict]) -> list[dict]:
-    """FastAPI's errors without ``input``/``ctx`` (they can echo large or non-JSON values back)."""
-    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _unparsed_body(request: Request, errors: Sequence[dict]) -> JSONResponse | None:
+    """400 for broken JSON, 415 for a body that is not declared JSON; None for a 422."""
+    for error in errors:
+        if error["type"] == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error", "JSON decode error")
+            return error_response(
+                400, f"the body is not valid JSON: {reason} at character {error['loc'][-1]}"
+            )
+        if (
+            error["type"] == "model_attributes_type"
+            and tuple(error["loc"]) == ("body",)
+            and not _is_json(request)
+        ):
+            return error_response(415, "the body must be JSON, sent with Content-Type: application/json")
+    return None
 
 
 def _allowed_methods(request: Request) -> list[str]:
@@ -126,12 +157,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidMembers)
     async def _invalid_members(_: Request, exc: InvalidMembers) -> JSONResponse:
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors]
-        return error_response(422, _validation_detail(errors))
+        return error_response(422, member_errors(exc.errors))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, _validation_detail(exc.errors()))
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        return _unparsed_body(request, errors) or error_response(422, field_errors(errors, exc.body))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

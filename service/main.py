@@ -34,7 +34,7 @@ from service.auth import AuthMiddleware
 from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware, process_started, process_stopped, render, scrape_registry
-from service.openapi import document_common_responses
+from service.openapi import document_common_responses, operation_id
 from service.request_id import RequestIdMiddleware, bind_job_id
 from service.routes import boundary, datasets, events, experiments, health, jobs, models, plots
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.redis = api_redis(settings)

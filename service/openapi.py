@@ -3,10 +3,14 @@
 Routes document their own answers; what the middlewares and the Redis error mapping can answer on any
 operation is added here, so the document stays honest without repeating it in each route:
 
+* operationIds that are the routes' names (``create_job``, ``get_costs``), so generated clients read well;
+* one error shape: every error response, FastAPI's own 422 included, is ``ErrorBody``;
+* on every operation that takes a body: 400 (it cannot be parsed), 413 (over its cap, ``service.limits``)
+  and, for a JSON body, 415 (sent as another media type); uploaded files as ``format: binary`` (FastAPI
+  writes only ``contentMediaType``, which generators take for a string);
 * the ``bearer`` security scheme on every non-public operation, required when API keys are configured
   (then a 401 too), optional otherwise (``security: [{bearer: []}, {}]``);
 * 503 with ``Retry-After`` (Redis unavailable) on every operation that reads or writes Redis;
-* 413 (body over its cap, ``service.limits``) on every operation that takes a body;
 * OpenAPI links from each creating operation (``POST /jobs``, ``POST /datasets``) to the operations on the
   created resource (``/jobs/{job_id}…``, and ``/plots/costs?job=``), so clients and stateful testers such
   as schemathesis can follow an ``id`` from one answer to the next request.
@@ -17,11 +21,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from service.auth import is_public
 
 SCHEME = "bearer"
-ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+ERROR_REF = "#/components/schemas/ErrorBody"
+ERROR = {"application/json": {"schema": {"$ref": ERROR_REF}}}
+FASTAPI_422 = ("HTTPValidationError", "ValidationError")
+"""FastAPI's own 422 schemas, replaced by ``ErrorBody`` everywhere."""
+BINARY = {"type": "string", "format": "binary"}
+"""The schema of a file, in a request or a response."""
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 NO_REDIS = frozenset({"/healthz", "/readyz"})
 """Never the Redis 503 of the error mapping (``/readyz`` documents its own 503, which says why)."""
@@ -29,6 +39,11 @@ NO_REDIS = frozenset({"/healthz", "/readyz"})
 
 def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"description": description, "content": ERROR, **({"headers": headers} if headers else {})}
+
+
+def operation_id(route: APIRoute) -> str:
+    """The operationId of a route: its name (the function's, unless the route names itself)."""
+    return route.name
 
 
 def document_common_responses(app: FastAPI, keys_required: bool) -> None:
@@ -49,11 +64,16 @@ def document_common_responses(app: FastAPI, keys_required: bool) -> None:
             "No API key, or not a valid one.", {"WWW-Authenticate": {"schema": {"type": "string"}}}
         )
         _link_created_resources(schema["paths"])
+        _binary_files(schema["components"]["schemas"])
+        for name in FASTAPI_422:
+            schema["components"]["schemas"].pop(name, None)
         for path, operations in schema["paths"].items():
             for operation in operations.values():
                 responses = operation["responses"]
+                if "422" in responses:
+                    responses["422"] = _error("The request is invalid: `detail` names each field and why.")
                 if "requestBody" in operation:
-                    responses.setdefault("413", _error("The request body is over its cap."))
+                    _document_body(operation)
                 if path in NO_REDIS or is_public(path):
                     continue
                 operation["security"] = security
@@ -64,6 +84,22 @@ def document_common_responses(app: FastAPI, keys_required: bool) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_body(operation: dict[str, Any]) -> None:
+    responses = operation["responses"]
+    responses.setdefault("400", _error("The body cannot be parsed (broken JSON or multipart)."))
+    responses.setdefault("413", _error("The request body is over its cap."))
+    if "application/json" in operation["requestBody"]["content"]:
+        responses.setdefault("415", _error("The body is not sent as Content-Type: application/json."))
+
+
+def _binary_files(schemas: dict[str, Any]) -> None:
+    """``format: binary`` on every string property that holds a file (``contentMediaType``)."""
+    for model in schemas.values():
+        for field in model.get("properties", {}).values():
+            if field.get("type") == "string" and "contentMediaType" in field:
+                field.setdefault("format", "binary")
 
 
 CREATED = {"/jobs": ("202", "job_id"), "/datasets": ("201", "dataset_id")}

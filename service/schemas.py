@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.datafiles import DataFormat
 from core.spec import TrainingSpec
@@ -129,16 +129,35 @@ class ModelPublic(BaseModel):
 
 
 class PredictRequest(BaseModel):
-    """Inputs in the training layout: features × examples."""
+    """The examples to predict, either way round (exactly one of the two fields):
+
+    * ``X``: the training layout, features × examples (``X[i][j]`` is feature i of example j);
+    * ``rows``: one example per row, as a CSV holds them (``rows[j][i]`` is feature i of example j).
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
         allow_inf_nan=False,
-        json_schema_extra={"examples": [{"X": [[0.5, -1.0], [0.25, 0.8]]}]},
+        json_schema_extra={
+            "minProperties": 1,
+            "maxProperties": 1,
+            "examples": [{"X": [[0.5, -1.0], [0.25, 0.8]]}, {"rows": [[0.5, 0.25], [-1.0, 0.8]]}],
+        },
     )
 
-    X: list[list[float]] = Field(min_length=1, description="X[i][j] is feature i of example j.")
+    X: list[list[float]] | None = Field(
+        None, min_length=1, description="Features × examples: X[i][j] is feature i of example j."
+    )
+    rows: list[list[float]] | None = Field(
+        None, min_length=1, description="One example per row: rows[j][i] is feature i of example j."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PredictRequest:
+        if (self.X is None) == (self.rows is None):
+            raise ValueError('send exactly one of "X" (features × examples) and "rows" (one example per row)')
+        return self
 
 
 class Prediction(BaseModel):
@@ -205,15 +224,21 @@ class Readiness(BaseModel):
     detail: str | None = Field(None, description="Why the service is not ready.")
 
 
+class FieldError(BaseModel):
+    """One problem with the request: where it is and what is wrong."""
+
+    loc: list[str | int] = Field(
+        description='Where: "body", "query", "path" or "header", then the field names and list indexes.',
+        examples=[["body", "optimizer", "beta1"]],
+    )
+    msg: str = Field(examples=["Input should be less than 1"])
+    type: str = Field(description="A stable code for the kind of problem.", examples=["less_than"])
+
+
 class ErrorBody(BaseModel):
-    """Every error: a message, or for 422 a list of ``{"loc", "msg", "type"}`` naming the field."""
+    """Every error: ``detail`` is the list of :class:`FieldError` for a 422, one message otherwise."""
 
-    detail: str | list[dict]
-
-
-BAD_BODY: dict[int | str, dict] = {
-    400: {"model": ErrorBody, "description": "The body cannot be parsed (broken JSON or multipart)."}
-}
+    detail: str | list[FieldError]
 
 
 class BoundaryPoints(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
 
-from core.spec.base import MAX_SEED, Int, StrictModel
+from core.spec.base import INTEGRAL, Seed, StrictModel
 from trainer.data import DATASET_NAMES, DatasetName, check_arrays, load_builtin
 from trainer.errors import DataError
 
@@ -17,9 +17,9 @@ class BuiltinDataset(StrictModel):
     """A generated set; unset fields take the generator's defaults (the seed's moons)."""
 
     name: DatasetName = "moons"
-    n_samples: Int | None = Field(default=None, ge=2, le=1_000_000)
+    n_samples: Annotated[int, Field(ge=2, le=1_000_000), INTEGRAL] | None = None
     noise: float | None = Field(default=None, ge=0, le=10)
-    seed: Int | None = Field(default=None, ge=0, le=MAX_SEED)
+    seed: Seed | None = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Generate X (n_x, m) and Y (1, m)."""
@@ -74,11 +74,13 @@ def _dataset_kind(value: Any) -> str:
 
 
 Dataset = Annotated[
-    Annotated[BuiltinDataset, Tag("builtin")]
-    | Annotated[UploadedDataset, Tag("uploaded")]
-    | Annotated[InlineDataset, Tag("inline")],
+    Annotated[UploadedDataset, Tag("uploaded")]
+    | Annotated[InlineDataset, Tag("inline")]
+    | Annotated[BuiltinDataset, Tag("builtin")],
     Discriminator(_dataset_kind),
 ]
+"""The most specific first: the schema's ``oneOf`` lists them in this order, and a generated client that
+tries each in turn would take any object for a builtin (all of whose fields are optional)."""
 
 
 @lru_cache(maxsize=len(DATASET_NAMES))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 from pydantic import ConfigDict, Field
 
-from core.spec.base import MAX_SEED, Int, StrictModel
+from core.spec.base import FULL_BATCH, MAX_SEED, Int, MiniBatchSize, PositiveInt, StrictModel
 from core.spec.datasets import BuiltinDataset, Dataset
 from core.spec.examples import SPEC_EXAMPLES
 from core.spec.optimizers import Adam, Optimizer
@@ -33,10 +31,10 @@ class TrainingSpec(StrictModel):
 
     optimizer: Optimizer = Field(default_factory=Adam)
     dataset: Dataset = Field(default_factory=BuiltinDataset)
-    layers: list[Annotated[Int, Field(ge=1)]] = Field(
+    layers: list[PositiveInt] = Field(
         default_factory=lambda: [5, 2], min_length=1, description="Hidden layer sizes."
     )
-    mini_batch_size: Annotated[Int, Field(ge=1)] | Literal["full"] = Field(
+    mini_batch_size: MiniBatchSize = Field(
         default=64, description='Examples per step; "full" is batch gradient descent.'
     )
     epochs: Int = Field(default=10000, ge=1)
@@ -52,7 +50,7 @@ class TrainingSpec(StrictModel):
             layers=tuple(self.layers),
             optimizer=OptimizerConfig(**self.optimizer.model_dump()),
             decay=DecayConfig(**self.decay.model_dump()),
-            mini_batch_size=None if self.mini_batch_size == "full" else self.mini_batch_size,
+            mini_batch_size=None if self.mini_batch_size == FULL_BATCH else self.mini_batch_size,
             epochs=self.epochs,
             record_every=self.record_every,
             seed=self.seed,

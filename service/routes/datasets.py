@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from core.datafiles import file_format, parse, summarize
 from service.deps import OwnerDep, SettingsDep, StoreDep
 from service.errors import NotFound, PayloadTooLarge, Unprocessable
-from service.schemas import BAD_BODY, MAX_OFFSET, DatasetList, DatasetPublic, ErrorBody
+from service.schemas import MAX_OFFSET, DatasetList, DatasetPublic, ErrorBody
 from trainer.errors import DataError
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
@@ -33,7 +33,6 @@ def _read_capped(upload: UploadFile, cap: int) -> bytes:
     status_code=status.HTTP_201_CREATED,
     response_model=DatasetPublic,
     responses={
-        **BAD_BODY,
         413: {"model": ErrorBody, "description": "The file is over the upload cap."},
         422: {"model": ErrorBody, "description": "The file cannot be trained on; the message says why."},
     },

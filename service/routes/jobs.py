@@ -20,7 +20,6 @@ from service.idempotency import Claim, IdempotencyKeyHeader, fingerprint
 from service.limits import check_submission
 from service.openapi import RETRY_AFTER
 from service.schemas import (
-    BAD_BODY,
     MAX_CHART_POINTS,
     MAX_EPOCH,
     MAX_OFFSET,
@@ -51,7 +50,6 @@ def find_job(store: JobStore, job_id: str, owner: str) -> JobRecord:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobPublic,
     responses={
-        **BAD_BODY,
         202: {
             "description": "Queued; a retry with the same Idempotency-Key gets the same job.",
             "headers": {

@@ -9,11 +9,15 @@ from fastapi import APIRouter, Query, Response
 from core.plots import MEDIA_TYPES, PlotFormat, cost_plot
 from service.deps import OwnerDep, StoreDep
 from service.errors import NotFound
+from service.openapi import BINARY
 from service.schemas import ErrorBody
 
 router = APIRouter(prefix="/plots", tags=["plots"])
 
-IMAGES = {"content": {media_type: {} for media_type in MEDIA_TYPES.values()}, "description": "The chart."}
+IMAGES = {
+    "content": {media_type: {"schema": BINARY} for media_type in MEDIA_TYPES.values()},
+    "description": "The chart, SVG or PNG as ``format`` asks.",
+}
 
 
 @router.get(

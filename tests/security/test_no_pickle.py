@@ -49,7 +49,8 @@ def object_npy() -> bytes:
 def test_an_upload_with_an_object_array_is_422(client: TestClient, name: str, data: bytes) -> None:
     response = client.post("/datasets", files={"file": (name, data, "application/octet-stream")})
     assert response.status_code == 422, response.text
-    assert "object arrays are refused" in response.json()["detail"]
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "file"] and "object arrays are refused" in error["msg"]
     assert client.get("/datasets").json()["total"] == 0
 
 

@@ -81,7 +81,8 @@ BAD = [
 def test_bad_file_is_422_saying_why(client: TestClient, name: str, data: bytes, words: str) -> None:
     response = upload(client, name, data)
     assert response.status_code == 422, response.text
-    assert words in response.json()["detail"]
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "file"] and words in error["msg"]
 
 
 @pytest.mark.parametrize(("name", "data", "fmt"), [("upload", d, f) for _, d, f in GOOD])

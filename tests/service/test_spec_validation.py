@@ -26,10 +26,10 @@ MALFORMED = [
     ({"optimizer": {"name": "adamw", "weight_decay": -1}}, "weight_decay", "greater than or equal to 0"),
     ({"optimizer": {"name": "momentum", "beta1": 0.9}}, "beta1", "Extra inputs"),
     ({"optimizer": {"name": "gd", "beta": 0.9}}, "beta", "Extra inputs"),
-    ({"optimizer": {"name": "sgd"}}, "optimizer", "does not match"),
-    ({"optimizer": {"learning_rate": 0.1}}, "optimizer", "name"),
-    ({"mini_batch_size": 0}, "mini_batch_size", "greater than or equal to 1"),
-    ({"mini_batch_size": "all"}, "mini_batch_size", "'full'"),
+    ({"optimizer": {"name": "sgd"}}, "name", "one of 'gd', 'momentum'"),
+    ({"optimizer": {"learning_rate": 0.1}}, "name", "Field required"),
+    ({"mini_batch_size": 0}, "mini_batch_size", 'whole number ≥ 1 or "full"'),
+    ({"mini_batch_size": "all"}, "mini_batch_size", 'whole number ≥ 1 or "full"'),
     ({"epochs": 0}, "epochs", "greater than or equal to 1"),
     ({"record_every": 0}, "record_every", "greater than or equal to 1"),
     ({"layers": []}, "layers", "at least 1 item"),
@@ -92,11 +92,6 @@ def test_inline_data_cap(client: TestClient, settings: Settings) -> None:
     with TestClient(create_app(small)) as tiny:
         body = {"dataset": {"X": [[0.0] * 4, [1.0] * 4], "Y": [0, 1, 0, 1]}, "epochs": 2}
         assert_422_naming(tiny, body, "X", "cap of 10")
-
-
-def test_not_json_is_422(client: TestClient) -> None:
-    response = client.post("/jobs", content=b"{not json", headers={"Content-Type": "application/json"})
-    assert response.status_code == 422 and isinstance(response.json()["detail"], list)
 
 
 def test_inline_dataset_is_accepted(client: TestClient) -> None:
