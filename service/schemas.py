@@ -6,9 +6,10 @@ The request model of ``POST /jobs`` is ``core.spec.TrainingSpec``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from core.datafiles import DataFormat
 from core.spec import TrainingSpec
@@ -128,6 +129,10 @@ class ModelPublic(BaseModel):
     parameters: dict[str, list[list[float]]]
 
 
+Matrix = Annotated[list[list[float]], Field(min_length=1)]
+"""A non-empty list of rows of numbers (optional fields of this type are absent, never ``null``)."""
+
+
 class PredictRequest(BaseModel):
     """The examples to predict, either way round (exactly one of the two fields):
 
@@ -146,11 +151,11 @@ class PredictRequest(BaseModel):
         },
     )
 
-    X: list[list[float]] | None = Field(
-        None, min_length=1, description="Features × examples: X[i][j] is feature i of example j."
+    X: Matrix | SkipJsonSchema[None] = Field(
+        None, description="Features × examples: X[i][j] is feature i of example j."
     )
-    rows: list[list[float]] | None = Field(
-        None, min_length=1, description="One example per row: rows[j][i] is feature i of example j."
+    rows: Matrix | SkipJsonSchema[None] = Field(
+        None, description="One example per row: rows[j][i] is feature i of example j."
     )
 
     @model_validator(mode="after")

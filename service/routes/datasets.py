@@ -15,6 +15,7 @@ from trainer.errors import DataError
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 CHUNK = 1 << 20
+EXAMPLE_CSV = "x1,x2,label\n0.0,1.0,0\n1.0,0.5,1\n2.0,-1.0,1\n-0.5,0.25,0\n"
 
 
 def _read_capped(upload: UploadFile, cap: int) -> bytes:
@@ -37,6 +38,7 @@ def _read_capped(upload: UploadFile, cap: int) -> bytes:
         422: {"model": ErrorBody, "description": "The file cannot be trained on; the message says why."},
     },
     summary="Upload a dataset",
+    openapi_extra={"requestBody": {"content": {"multipart/form-data": {"example": {"file": EXAMPLE_CSV}}}}},
 )
 def upload_dataset(
     file: Annotated[
@@ -44,7 +46,7 @@ def upload_dataset(
         File(
             description=".csv or .npy: one example per row, label (0/1) in the last column. "
             ".npz: arrays X (features × examples) and Y.",
-            examples=["x1,x2,label\n0.0,1.0,0\n1.0,0.5,1\n2.0,-1.0,1\n-0.5,0.25,0\n"],
+            examples=[EXAMPLE_CSV],
         ),
     ],
     response: Response,
