@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from core.datafiles import DataFormat
 from core.spec import TrainingSpec
@@ -130,7 +129,12 @@ class ModelPublic(BaseModel):
 
 
 Matrix = Annotated[list[list[float]], Field(min_length=1)]
-"""A non-empty list of rows of numbers (optional fields of this type are absent, never ``null``)."""
+"""A non-empty list of rows of numbers."""
+
+
+def _absent_not_null(schema: dict) -> None:
+    """An optional field that may be left out but not sent as null: no ``"default": null`` either."""
+    schema.pop("default", None)
 
 
 class PredictRequest(BaseModel):
@@ -151,11 +155,16 @@ class PredictRequest(BaseModel):
         },
     )
 
-    X: Matrix | SkipJsonSchema[None] = Field(
-        None, description="Features × examples: X[i][j] is feature i of example j."
+    # Absent is None (pydantic does not validate defaults); a sent null is refused like any non-list.
+    X: Matrix = Field(
+        None,  # type: ignore[assignment]
+        description="Features × examples: X[i][j] is feature i of example j.",
+        json_schema_extra=_absent_not_null,
     )
-    rows: Matrix | SkipJsonSchema[None] = Field(
-        None, description="One example per row: rows[j][i] is feature i of example j."
+    rows: Matrix = Field(
+        None,  # type: ignore[assignment]
+        description="One example per row: rows[j][i] is feature i of example j.",
+        json_schema_extra=_absent_not_null,
     )
 
     @model_validator(mode="after")

@@ -147,9 +147,12 @@ def test_model_json_and_npz(client: TestClient, store: JobStore) -> None:
     model = client.get(f"/jobs/{job_id}/model").json()
     assert model["layer_sizes"] == [2, 3, 1] and list(model["parameters"]) == ["W1", "b1", "W2", "b2"]
     np.testing.assert_array_equal(np.array(model["parameters"]["W1"]), params["W1"])
+    downloads = [client.get(f"/jobs/{job_id}/model.npz")]
     for kwargs in ({"params": {"format": "npz"}}, {"headers": {"Accept": "application/octet-stream"}}):
-        response = client.get(f"/jobs/{job_id}/model", **kwargs)
+        downloads.append(client.get(f"/jobs/{job_id}/model", **kwargs))
+    for response in downloads:
         assert response.headers["content-type"] == "application/octet-stream"
+        assert response.headers["content-disposition"] == f'attachment; filename="{job_id}.npz"'
         with np.load(io.BytesIO(response.content), allow_pickle=False) as npz:
             np.testing.assert_array_equal(npz["b2"], params["b2"])
 
@@ -165,6 +168,36 @@ def test_predict(client: TestClient, store: JobStore) -> None:
     expected = predict_proba(params, np.array(X))[0]
     np.testing.assert_allclose(body["probabilities"], expected, rtol=0, atol=0)
     assert body["labels"] == [int(p > 0.5) for p in expected]
+
+
+def test_predict_rows_is_predict_of_the_transpose(client: TestClient, store: JobStore) -> None:
+    job_id, _ = succeeded_job(client, store)
+    X = [[0.5, -1.0, 2.0], [0.25, 0.8, -0.3]]
+    by_columns = client.post(f"/jobs/{job_id}/predict", json={"X": X})
+    by_rows = client.post(f"/jobs/{job_id}/predict", json={"rows": np.array(X).T.tolist()})
+    assert by_rows.status_code == 200 and by_rows.json() == by_columns.json()
+    assert len(by_rows.json()["labels"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "words"),
+    [
+        ({"rows": [[1.0, 2.0, 3.0]]}, ["body", "rows"], "the model's 2 features"),
+        ({"rows": [[1.0, 2.0], [3.0]]}, ["body", "rows"], "the model's 2 features"),
+        ({"rows": []}, ["body", "rows"], "at least 1 item"),
+        ({}, ["body"], 'exactly one of "X"'),
+        ({"X": [[1.0], [2.0]], "rows": [[1.0, 2.0]]}, ["body"], 'exactly one of "X"'),
+        ({"columns": [[1.0]]}, ["body", "columns"], "Extra inputs"),
+    ],
+)
+def test_predict_bad_rows_are_422(
+    client: TestClient, store: JobStore, body: dict, loc: list, words: str
+) -> None:
+    job_id, _ = succeeded_job(client, store)
+    response = client.post(f"/jobs/{job_id}/predict", json=body)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == loc and words in error["msg"], error
 
 
 @pytest.mark.parametrize(
