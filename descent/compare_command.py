@@ -15,15 +15,9 @@ from typing import Annotated
 
 import typer
 
+from descent.spec_options import parse_layers, parse_mini_batch_size
 from descent.stacked_runs import print_table, report, run_stacks
-from descent.train_command import (
-    check_plot_path,
-    fail,
-    load_dataset,
-    parse_layers,
-    parse_mini_batch_size,
-    write_cost_plot,
-)
+from descent.train_command import check_plot_path, fail, load_dataset, write_cost_plot
 from trainer import TrainConfig
 from trainer.config import OPTIMIZER_NAMES, OptimizerConfig
 from trainer.errors import TrainerError

@@ -25,49 +25,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core.datafiles import read_file
+from descent.spec_options import SpecOptions, with_spec_options
 from trainer import DATASET_NAMES, CostPoint, Training, TrainResult, load_builtin
-from trainer.config import DecayConfig, DecayName, OptimizerConfig, OptimizerName, TrainConfig
+from trainer.config import TrainConfig
 from trainer.errors import DataError, DivergedError, TrainerError
 
-_RUN = TrainConfig()
-_OPT = OptimizerConfig()
-_DECAY = DecayConfig()
 _REFRESH_SECONDS = 0.1
+
+
+def _output(text: str, *names: str) -> typer.models.OptionInfo:
+    return typer.Option(*names, help=text, rich_help_panel="Output")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
-
-
-def parse_layers(text: str) -> tuple[int, ...]:
-    """``"5,2"`` -> ``(5, 2)``: at least one hidden layer, each of at least one unit."""
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise typer.BadParameter(
-            f"expected comma-separated integers such as 5,2; got {text!r}", param_hint="--layers"
-        ) from None
-    if any(size < 1 for size in sizes):
-        raise typer.BadParameter(
-            f"every hidden layer needs at least 1 unit; got {text!r}", param_hint="--layers"
-        )
-    return sizes
-
-
-def parse_mini_batch_size(text: str) -> int | None:
-    """``"full"`` -> None (batch gradient descent), else a positive integer (1 is SGD)."""
-    if text.strip().lower() == "full":
-        return None
-    try:
-        size = int(text)
-    except ValueError:
-        size = 0
-    if size < 1:
-        raise typer.BadParameter(
-            f"expected a positive integer or 'full'; got {text!r}", param_hint="--mini-batch-size"
-        )
-    return size
 
 
 def check_plot_path(plot: Path | None) -> None:
@@ -196,84 +168,20 @@ def wrote(path: Path, what: str) -> None:
     typer.echo(f"descent: wrote {what} to {path.resolve()}", err=True)
 
 
-def _opt(text: str, panel: str = "Optimizer", *names: str, **bounds: float) -> typer.models.OptionInfo:
-    return typer.Option(*names, help=text, rich_help_panel=panel, **bounds)
-
-
+@with_spec_options
 def train(
-    optimizer: Annotated[OptimizerName, _opt("Update rule.")] = _OPT.name,
-    learning_rate: Annotated[float, _opt("Initial learning rate.")] = _OPT.learning_rate,
-    beta: Annotated[float, _opt("Momentum / Nesterov average.")] = _OPT.beta,
-    beta1: Annotated[float, _opt("Adam's first-moment average.")] = _OPT.beta1,
-    beta2: Annotated[float, _opt("Adam's / RMSProp's second-moment average.")] = _OPT.beta2,
-    epsilon: Annotated[float, _opt("Adam / RMSProp epsilon.")] = _OPT.epsilon,
-    epsilon_outside_sqrt: Annotated[
-        bool,
-        _opt(
-            "v/(sqrt(s)+eps) as PyTorch, instead of the seed's v/sqrt(s+eps).",
-            "Optimizer",
-            "--epsilon-outside-sqrt",
-        ),
-    ] = False,
-    weight_decay: Annotated[float, _opt("AdamW's decoupled weight decay.")] = _OPT.weight_decay,
-    decay: Annotated[DecayName, _opt("Learning-rate decay per epoch.", "Schedule")] = _DECAY.name,
-    decay_rate: Annotated[float, _opt("Decay rate.", "Schedule")] = _DECAY.decay_rate,
-    time_interval: Annotated[
-        int, _opt("Epochs per fixed_interval step.", "Schedule", min=1)
-    ] = _DECAY.time_interval,
-    mini_batch_size: Annotated[str, _opt("Examples per step: an integer, or 'full'.", "Schedule")] = str(
-        _RUN.mini_batch_size
-    ),
-    epochs: Annotated[int, _opt("Passes over the training set.", "Schedule", min=1)] = _RUN.epochs,
-    layers: Annotated[str, _opt("Hidden layer sizes, comma-separated.", "Network")] = ",".join(
-        map(str, _RUN.layers)
-    ),
-    init_seed: Annotated[int, _opt("He initialisation seed.", "Network")] = _RUN.init_seed,
-    seed: Annotated[int, _opt("Shuffle seed; epoch k shuffles with seed + k.", "Schedule")] = _RUN.seed,
-    dataset: Annotated[
-        str,
-        _opt(
-            "A built-in name (moons, circles, blobs, flower), a .npz with X (n_x, m) and Y (1, m), or a .csv"
-            " with one example per row and the 0/1 label last.",
-            "Data",
-        ),
-    ] = "moons",
-    n_samples: Annotated[int | None, _opt("Examples of a built-in data set.", "Data", min=2)] = None,
-    noise: Annotated[float | None, _opt("Noise of a built-in data set.", "Data", min=0.0)] = None,
-    data_seed: Annotated[int | None, _opt("Seed of a built-in data set.", "Data")] = None,
-    validation_fraction: Annotated[
-        float, _opt("Share of the examples held out for validation accuracy.", "Data", min=0.0, max=1.0)
-    ] = _RUN.validation_fraction,
-    record_every: Annotated[int, _opt("Epochs between cost points.", "Output", min=1)] = _RUN.record_every,
-    json_output: Annotated[bool, _opt("Print one JSON object on stdout.", "Output", "--json")] = False,
-    output: Annotated[Path | None, _opt("Save W1, b1 ... WL, bL to this .npz file.", "Output")] = None,
-    plot: Annotated[Path | None, _opt("Draw the cost history to this .svg or .png file.", "Output")] = None,
-    quiet: Annotated[bool, _opt("No progress bar.", "Output", "--quiet", "-q")] = False,
+    options: SpecOptions,
+    json_output: Annotated[bool, _output("Print one JSON object on stdout.", "--json")] = False,
+    output: Annotated[Path | None, _output("Save W1, b1 ... WL, bL to this .npz file.")] = None,
+    plot: Annotated[Path | None, _output("Draw the cost history to this .svg or .png file.")] = None,
+    quiet: Annotated[bool, _output("No progress bar.", "--quiet", "-q")] = False,
 ) -> None:
     """Train one network in-process; the defaults are the course's seed job (Adam on 300 moons)."""
     check_plot_path(plot)
-    config = TrainConfig(
-        layers=parse_layers(layers),
-        optimizer=OptimizerConfig(
-            name=optimizer,
-            learning_rate=learning_rate,
-            beta=beta,
-            beta1=beta1,
-            beta2=beta2,
-            epsilon=epsilon,
-            epsilon_inside_sqrt=not epsilon_outside_sqrt,
-            weight_decay=weight_decay,
-        ),
-        decay=DecayConfig(name=decay, decay_rate=decay_rate, time_interval=time_interval),
-        mini_batch_size=parse_mini_batch_size(mini_batch_size),
-        epochs=epochs,
-        record_every=record_every,
-        seed=seed,
-        init_seed=init_seed,
-        validation_fraction=validation_fraction,
-    )
+    config = options.train_config()
+    dataset = options.dataset
     try:
-        X, Y = load_dataset(dataset, n_samples, noise, data_seed)
+        X, Y = load_dataset(dataset, options.n_samples, options.noise, options.data_seed)
         result = run_training(X, Y, config, quiet)
     except DivergedError as error:
         raise fail(f"{error}; try a smaller --learning-rate", code=1) from None
