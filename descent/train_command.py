@@ -48,17 +48,26 @@ def check_plot_path(plot: Path | None) -> None:
         raise typer.BadParameter(f"expected a .svg or .png file; got {plot}", param_hint="--plot")
 
 
-def load_dataset(
-    dataset: str, n_samples: int | None, noise: float | None, data_seed: int | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """A built-in data set by name, or the arrays of a .npz/.csv file, checked."""
+def data_file(dataset: str, n_samples: int | None, noise: float | None, data_seed: int | None) -> Path | None:
+    """None for a built-in data set's name, else the file ``dataset`` names; DataError if it is neither,
+    or if a built-in's parameters are given with a file."""
     if dataset in DATASET_NAMES:
-        return load_builtin(dataset, n_samples=n_samples, noise=noise, seed=data_seed)
+        return None
     if (n_samples, noise, data_seed) != (None, None, None):
         raise DataError("--n-samples, --noise and --data-seed apply to built-in data sets only")
     path = Path(dataset)
     if not path.is_file():
         raise DataError(f"{dataset!r} is neither a built-in data set ({', '.join(DATASET_NAMES)}) nor a file")
+    return path
+
+
+def load_dataset(
+    dataset: str, n_samples: int | None, noise: float | None, data_seed: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A built-in data set by name, or the arrays of a .npz/.csv file, checked."""
+    path = data_file(dataset, n_samples, noise, data_seed)
+    if path is None:
+        return load_builtin(dataset, n_samples=n_samples, noise=noise, seed=data_seed)
     try:
         return read_file(path)
     except DataError as error:

@@ -1,0 +1,68 @@
+"""A Python client of the descent service, on httpx, synchronous and asynchronous.
+
+```python
+from descent.client import DescentClient
+
+with DescentClient("http://127.0.0.1:8000", api_key=None) as client:
+    job = client.submit({"optimizer": {"name": "adam"}})      # the seed's Adam job
+    job = client.wait(job.id, progress=True)                     # a progress bar on stderr
+    print(job.result.accuracy)                                   # 0.94
+    arrays = client.model_arrays(job.id)                         # {"W1": ndarray, "b1": …}
+    client.predict(job.id, rows=[[0.5, 0.25], [-1.0, 0.8]])      # or X=… (features × examples)
+```
+
+Answers are the service's own pydantic models (``service.schemas``, ``core.spec``). Errors raise
+:class:`APIError` subclasses by status, carrying the server's message and, for a 422, its field errors.
+Safe calls are retried (``descent.client.retry``); ``submit`` sets an ``Idempotency-Key`` so a retried
+submission never makes a second job. Live events come from an event source (``descent.client.events``):
+polling ``/costs?since=`` today, the server's Server-Sent Events beside it.
+
+Modules: ``calls`` (each operation, no I/O), ``retry``, ``errors``, ``events``, ``progress``, ``sync``
+(:class:`DescentClient`), ``aio`` (:class:`AsyncDescentClient`).
+"""
+
+from descent.client.aio import AsyncDescentClient
+from descent.client.errors import (
+    APIError,
+    BadRequest,
+    Conflict,
+    ConnectionFailed,
+    DescentError,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServerError,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+    WaitTimeout,
+)
+from descent.client.events import JobEvent, PointEvent, ProgressEvent, StatusEvent
+from descent.client.retry import RetryPolicy
+from descent.client.sync import DEFAULT_URL, DescentClient
+
+__all__ = [
+    "DEFAULT_URL",
+    "APIError",
+    "AsyncDescentClient",
+    "BadRequest",
+    "Conflict",
+    "ConnectionFailed",
+    "DescentClient",
+    "DescentError",
+    "JobEvent",
+    "NotFound",
+    "PayloadTooLarge",
+    "PointEvent",
+    "ProgressEvent",
+    "RateLimited",
+    "RetryPolicy",
+    "ServerError",
+    "ServiceUnavailable",
+    "StatusEvent",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+    "WaitTimeout",
+]

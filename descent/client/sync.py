@@ -1,0 +1,175 @@
+"""The synchronous client, :class:`DescentClient`."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import numpy as np
+from numpy.typing import ArrayLike
+
+from core.spec import TrainingSpec
+from core.statuses import FINISHED
+from core.store import npz_to_arrays
+from descent.client import calls
+from descent.client.calls import Call
+from descent.client.events import EventSource, JobEvent, PointEvent, Polling, StatusEvent
+from descent.client.progress import JobProgress
+from descent.client.retry import RetryPolicy, delay_or_raise
+from service.schemas import (
+    CostPoint,
+    CostsPage,
+    DatasetList,
+    DatasetPublic,
+    JobList,
+    JobPublic,
+    ModelPublic,
+    Prediction,
+)
+
+T = TypeVar("T")
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class DescentClient:
+    """A client of a descent server: ``with DescentClient(url, api_key) as client: ...``.
+
+    Answers are the service's own pydantic models (``service.schemas``); an error answer raises the
+    :class:`~descent.client.errors.APIError` of its status, carrying the server's message and fields.
+    Safe calls are retried on a broken connection, 429 and 5xx (:class:`RetryPolicy`); ``submit`` sends an
+    ``Idempotency-Key`` of its own, so its retries never make a second job. ``events`` picks the live
+    event source (:class:`~descent.client.events.Polling` by default).
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        events: Callable[[DescentClient], EventSource] = Polling,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(base_url=url, headers=headers, timeout=timeout, transport=transport)
+        self.retry = retry or RetryPolicy()
+        self.event_source = events(self)
+
+    def __enter__(self) -> DescentClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def send(self, call: Call[T]) -> T:
+        """Send ``call``, retrying what its policy allows; its parsed answer, or the error raised."""
+        for attempt in itertools.count(1):
+            try:
+                response = self.http.send(call.build(self.http))
+            except httpx.TransportError as error:
+                delay = delay_or_raise(self.retry, call, attempt, error=error)
+            else:
+                if response.is_success:
+                    return call.parse(response)
+                delay = delay_or_raise(self.retry, call, attempt, response=response)
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def submit(
+        self, spec: TrainingSpec | Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> JobPublic:
+        """Queue a job (a spec, or its JSON as a dict; ``{}`` is the seed's Adam job)."""
+        return self.send(calls.submit(spec, idempotency_key or str(uuid.uuid4())))
+
+    def job(self, job_id: str) -> JobPublic:
+        return self.send(calls.get_job(job_id))
+
+    def jobs(self, status: str | None = None, offset: int = 0, limit: int = 20) -> JobList:
+        """One page of jobs, newest first."""
+        return self.send(calls.list_jobs(status, offset, limit))
+
+    def costs(self, job_id: str, since: int = 0, limit: int = 1000) -> CostsPage:
+        """The cost points recorded after epoch ``since``, with the job's status and progress."""
+        return self.send(calls.get_costs(job_id, since, limit))
+
+    def cancel(self, job_id: str) -> JobPublic:
+        return self.send(calls.cancel(job_id))
+
+    def model(self, job_id: str) -> ModelPublic:
+        """The trained parameters as JSON lists."""
+        return self.send(calls.get_model(job_id))
+
+    def model_arrays(self, job_id: str) -> dict[str, np.ndarray]:
+        """The trained parameters ``W1, b1, … WL, bL`` as NumPy arrays (from the .npz)."""
+        return npz_to_arrays(self.send(calls.download_model(job_id)))
+
+    def download_model(self, job_id: str, path: str | Path) -> Path:
+        """Write the model's .npz to ``path``."""
+        path = Path(path)
+        path.write_bytes(self.send(calls.download_model(job_id)))
+        return path
+
+    def predict(
+        self, job_id: str, X: ArrayLike | None = None, *, rows: ArrayLike | None = None
+    ) -> Prediction:
+        """Probabilities and labels for ``X`` (features × examples) or ``rows`` (one example per row)."""
+        return self.send(calls.predict(job_id, *examples(X, rows)))
+
+    def upload_dataset(self, file: str | Path | bytes, filename: str | None = None) -> DatasetPublic:
+        """Upload a .csv (label last), .npy or .npz (X, Y) file, or its bytes with ``filename``."""
+        data, name = (file, filename or "dataset") if isinstance(file, bytes) else _read(Path(file), filename)
+        return self.send(calls.upload_dataset(data, name))
+
+    def datasets(self, offset: int = 0, limit: int = 20) -> DatasetList:
+        return self.send(calls.list_datasets(offset, limit))
+
+    def dataset(self, dataset_id: str) -> DatasetPublic:
+        return self.send(calls.get_dataset(dataset_id))
+
+    def plot(self, job_ids: list[str], fmt: str = "svg", log: bool = False) -> bytes:
+        """The jobs' cost histories on one chart, SVG or PNG."""
+        return self.send(calls.plot_costs(job_ids, fmt, log))
+
+    def events(self, job_id: str, since: int = 0, timeout: float | None = None) -> Iterator[JobEvent]:
+        """The job's live events until its final status (``descent.client.events``)."""
+        return self.event_source.events(job_id, since, timeout)
+
+    def points(self, job_id: str, since: int = 0, timeout: float | None = None) -> Iterator[CostPoint]:
+        """Each cost point after epoch ``since`` as it is recorded, until the job finishes."""
+        for event in self.events(job_id, since, timeout):
+            if isinstance(event, PointEvent):
+                yield CostPoint(epoch=event.epoch, cost=event.cost)
+
+    def wait(self, job_id: str, timeout: float | None = None, progress: bool = False) -> JobPublic:
+        """The job once it has finished (succeeded, failed or canceled), with a progress bar on stderr if
+        ``progress``; WaitTimeout after ``timeout`` seconds."""
+        job = self.job(job_id)  # a 404 at once for an unknown job
+        if job.status in FINISHED:
+            return job
+        with JobProgress(job_id, disable=not progress) as bar:
+            for event in self.events(job_id, timeout=timeout):
+                bar.show(event)
+                if isinstance(event, StatusEvent) and event.finished:
+                    break
+        return self.job(job_id)
+
+
+def examples(X: ArrayLike | None, rows: ArrayLike | None) -> tuple[str, list[list[float]]]:
+    """``("X", …)`` or ``("rows", …)`` as JSON lists; exactly one of the two must be given."""
+    if (X is None) == (rows is None):
+        raise TypeError("give exactly one of X (features × examples) and rows (one example per row)")
+    layout, values = ("X", X) if X is not None else ("rows", rows)
+    return layout, np.asarray(values, dtype=np.float64).tolist()
+
+
+def _read(path: Path, filename: str | None) -> tuple[bytes, str]:
+    return path.read_bytes(), filename or path.name
