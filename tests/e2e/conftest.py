@@ -23,6 +23,7 @@ from tests.e2e.helpers import ServerThread, start_worker, wait_for
 from tests.servers import RedisServer, free_port, start_redis
 
 N_WORKERS = 2
+API_KEYS = ("e2e-alice-0123456789abcdef", "e2e-bob-fedcba9876543210")
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +44,14 @@ def e2e_settings(e2e_redis: RedisServer) -> Settings:
 def api_url(e2e_settings: Settings) -> Iterator[str]:
     """The base URL of a real uvicorn serving ``create_app(e2e_settings)``."""
     with ServerThread(create_app(e2e_settings), free_port()) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def keyed_api_url(e2e_settings: Settings) -> Iterator[str]:
+    """A second real uvicorn on the same Redis and queue, with the two :data:`API_KEYS`."""
+    keys = Settings(_env_file=None, API_KEYS=",".join(API_KEYS)).api_keys
+    with ServerThread(create_app(e2e_settings.model_copy(update={"api_keys": keys})), free_port()) as server:
         yield server.url
 
 

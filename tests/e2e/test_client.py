@@ -1,0 +1,167 @@
+"""descent.client against the real service (uvicorn, RQ workers, Redis): submit, live points and events,
+wait, result, model, predict, cancel, errors with the server's detail, API keys, and retries (an answer
+lost on the network: the submission is retried with its Idempotency-Key and makes one job)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from descent.client import (
+    AsyncDescentClient,
+    Conflict,
+    ConnectionFailed,
+    DescentClient,
+    NotFound,
+    PointEvent,
+    ProgressEvent,
+    RetryPolicy,
+    StatusEvent,
+    Unauthorized,
+    ValidationFailed,
+    WaitTimeout,
+)
+from service.schemas import JobPublic
+from tests.e2e.conftest import API_KEYS
+from tests.e2e.proxy import LossyProxy
+from trainer import load_builtin
+
+pytestmark = pytest.mark.e2e
+
+SMALL = {"optimizer": {"name": "adam", "learning_rate": 0.01}, "epochs": 400, "record_every": 20}
+LONG = {"optimizer": {"name": "adam"}, "epochs": 150_000}  # ~15 s unless canceled
+QUICK_RETRY = RetryPolicy(attempts=4, backoff=0.01)
+
+
+@pytest.fixture
+def descent(api_url: str, workers: list) -> Iterator[DescentClient]:
+    with DescentClient(api_url, retry=QUICK_RETRY) as client:
+        yield client
+
+
+def test_submit_follow_points_wait_model_predict(descent: DescentClient) -> None:
+    job = descent.submit(SMALL)
+    assert isinstance(job, JobPublic) and job.status == "queued" and job.spec.epochs == 400
+    points = list(descent.points(job.id, timeout=60))
+    assert points == descent.costs(job.id).points and len(points) == 21 and points[-1].epoch == 400
+    done = descent.wait(job.id, timeout=60)
+    assert done.status == "succeeded" and done.result is not None
+    assert done.result.final_cost == points[-1].cost and done.result.accuracy > 0.8
+
+    model = descent.model(job.id)
+    arrays = descent.model_arrays(job.id)
+    assert model.layer_sizes == [2, 5, 2, 1] and list(arrays) == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    for name, values in model.parameters.items():
+        np.testing.assert_array_equal(arrays[name], np.array(values))
+
+    X, Y = load_builtin("moons")
+    by_columns = descent.predict(job.id, X)
+    by_rows = descent.predict(job.id, rows=X.T)
+    assert by_rows == by_columns and len(by_columns.labels) == X.shape[1]
+    assert np.mean(np.array(by_columns.labels) == Y[0]) == pytest.approx(done.result.accuracy)
+    with pytest.raises(TypeError, match="exactly one"):
+        descent.predict(job.id, X, rows=X.T)
+
+
+def test_events_end_with_the_final_status_and_carry_every_point_once(descent: DescentClient) -> None:
+    job = descent.submit(SMALL)
+    events = list(descent.events(job.id, timeout=60))
+    assert events[-1] == StatusEvent("succeeded")
+    assert sum(isinstance(e, StatusEvent) and e.finished for e in events) == 1
+    points = [(e.epoch, e.cost) for e in events if isinstance(e, PointEvent)]
+    assert points == [(p.epoch, p.cost) for p in descent.costs(job.id).points]
+    progress = [e for e in events if isinstance(e, ProgressEvent)]
+    assert progress[-1] == ProgressEvent(400, 400)
+    assert all(a.epoch <= b.epoch for a, b in itertools.pairwise(progress))
+
+
+def test_cancel_and_wait_timeout(descent: DescentClient) -> None:
+    job = descent.submit(LONG)
+    with pytest.raises(WaitTimeout, match=job.id):
+        descent.wait(job.id, timeout=0.5)
+    descent.cancel(job.id)
+    done = descent.wait(job.id, timeout=30)
+    assert done.status == "canceled" and done.progress.epoch < 150_000
+    with pytest.raises(Conflict, match=f"job {job.id} has no model"):
+        descent.model(job.id)
+
+
+def test_errors_carry_the_server_s_detail(descent: DescentClient) -> None:
+    with pytest.raises(ValidationFailed) as invalid:
+        descent.submit({"epochs": 0, "optimizer": {"name": "adam", "beta1": 1.5}})
+    assert invalid.value.status_code == 422
+    assert [error.loc for error in invalid.value.errors] == [
+        ["body", "optimizer", "beta1"],
+        ["body", "epochs"],
+    ]
+    assert "optimizer.beta1: Input should be less than 1" in str(invalid.value)
+    with pytest.raises(NotFound, match="404 Not Found: no job with id 'nope'"):
+        descent.job("nope")
+
+
+def test_api_keys(keyed_api_url: str, workers: list) -> None:
+    alice_key, bob_key = API_KEYS
+    with DescentClient(keyed_api_url) as anonymous, pytest.raises(Unauthorized, match="API key is required"):
+        anonymous.jobs()
+    with (
+        DescentClient(keyed_api_url, "not-a-key") as stranger,
+        pytest.raises(Unauthorized, match="not valid"),
+    ):
+        stranger.jobs()
+    with DescentClient(keyed_api_url, alice_key) as alice, DescentClient(keyed_api_url, bob_key) as bob:
+        job = alice.submit({**SMALL, "epochs": 40})
+        assert alice.wait(job.id, timeout=60).status == "succeeded"
+        assert job.id in [j.id for j in alice.jobs().items]
+        assert job.id not in [j.id for j in bob.jobs().items]
+        with pytest.raises(NotFound):
+            bob.model_arrays(job.id)
+
+
+def test_a_submission_whose_answer_is_lost_is_retried_into_the_same_job(descent: DescentClient) -> None:
+    before = descent.jobs().total
+    with (
+        LossyProxy(str(descent.http.base_url)) as proxy,
+        DescentClient(proxy.url, retry=QUICK_RETRY) as client,
+    ):
+        proxy.lose_next(1)
+        job = client.submit({**SMALL, "epochs": 40})
+        assert proxy.lost == 1  # the server made the job, its answer never arrived, the client sent again
+        assert descent.jobs().total == before + 1  # and the retry got that job back, not a second one
+        assert client.wait(job.id, timeout=60).status == "succeeded"
+
+        proxy.lose_next(2)  # a lost GET is just asked again, twice here
+        assert client.job(job.id).id == job.id and proxy.lost == 3
+
+
+def test_an_upload_whose_answer_is_lost_is_not_retried(descent: DescentClient) -> None:
+    csv = b"x1,x2,label\n0,1,0\n1,0,1\n2,1,1\n-1,0,0\n"
+    before = descent.datasets().total
+    with (
+        LossyProxy(str(descent.http.base_url)) as proxy,
+        DescentClient(proxy.url, retry=QUICK_RETRY) as client,
+    ):
+        proxy.lose_next(1)
+        with pytest.raises(ConnectionFailed, match="POST /datasets"):
+            client.upload_dataset(csv, "four.csv")
+        proxy.wait_lost(1)
+    assert descent.datasets().total == before + 1  # made once on the server: a retry would make a second
+
+
+def test_the_async_client(api_url: str, workers: list) -> None:
+    async def run() -> tuple[list, JobPublic, dict, object]:
+        async with AsyncDescentClient(api_url, retry=QUICK_RETRY) as client:
+            job = await client.submit(SMALL)
+            points = [point async for point in client.points(job.id, timeout=60)]
+            done = await client.wait(job.id, timeout=60)
+            arrays = await client.model_arrays(job.id)
+            prediction = await client.predict(job.id, rows=[[0.0, 0.5], [1.0, -0.5]])
+            return points, done, arrays, prediction
+
+    points, done, arrays, prediction = asyncio.run(run())
+    assert [p.epoch for p in points][-1] == 400 and done.status == "succeeded"
+    assert done.result is not None and done.result.final_cost == points[-1].cost
+    assert arrays["W1"].shape == (5, 2) and len(prediction.labels) == 2
