@@ -1,4 +1,4 @@
-"""``/jobs/{id}/model`` and ``/jobs/{id}/predict``: a succeeded job's trained network."""
+"""``/jobs/{id}/model``, ``/jobs/{id}/model.npz`` and ``/jobs/{id}/predict``: a succeeded job's trained network."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def _model_bytes(store: JobStore, job_id: str, owner: str) -> bytes:
 
 
 NPZ_CONTENT = {NPZ_MEDIA_TYPE: {"schema": BINARY}}
+NO_MODEL = {409: {"model": ErrorBody, "description": "The job has no model yet."}}
 
 
 def _npz_response(data: bytes, job_id: str) -> Response:
@@ -46,7 +47,7 @@ def _npz_response(data: bytes, job_id: str) -> Response:
     responses={
         **NOT_FOUND,
         200: {"content": NPZ_CONTENT, "description": "JSON, or the .npz file with ?format=npz."},
-        409: {"model": ErrorBody, "description": "The job has no model yet."},
+        **NO_MODEL,
     },
     summary="The trained parameters",
 )
@@ -77,7 +78,7 @@ def get_model(
     responses={
         **NOT_FOUND,
         200: {"content": NPZ_CONTENT, "description": "W1, b1, … WL, bL as an .npz file (numpy.load)."},
-        409: {"model": ErrorBody, "description": "The job has no model yet."},
+        **NO_MODEL,
     },
     summary="The trained parameters as an .npz file",
 )
@@ -92,7 +93,7 @@ def download_model(job_id: str, store: StoreDep, owner: OwnerDep) -> Response:
     response_model=Prediction,
     responses={
         **NOT_FOUND,
-        409: {"model": ErrorBody, "description": "The job has no model yet."},
+        **NO_MODEL,
     },
     summary="Predict with the trained network",
 )
