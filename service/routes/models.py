@@ -1,4 +1,4 @@
-"""``/jobs/{id}/model``, ``/jobs/{id}/model.npz`` and ``/jobs/{id}/predict``: a succeeded job's trained network."""
+"""``/jobs/{id}/model``, ``/model.npz`` and ``/predict``: a succeeded job's trained network."""
 
 from __future__ import annotations
 
