@@ -22,6 +22,8 @@ class LossyProxy:
         parts = urlsplit(upstream_url)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)  # accept() wakes up to see that the proxy is closing
+        self._closing = threading.Event()
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.lose = 0
         self.lost = 0
@@ -35,11 +37,12 @@ class LossyProxy:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._closing.set()
+        self._accepting.join(5)
         self.listener.close()
         with self._lock:
             for sock in self._sockets:
                 _close(sock)
-        self._accepting.join(5)
         for thread in self._threads:
             thread.join(5)
 
@@ -53,11 +56,12 @@ class LossyProxy:
             self._sockets.clear()
 
     def _accept(self) -> None:
-        while True:
+        while not self._closing.is_set():
             try:
                 client, _ = self.listener.accept()
-            except OSError:  # closed by __exit__
-                return
+            except TimeoutError:
+                continue
+            client.settimeout(None)
             upstream = socket.create_connection(self.upstream)
             with self._lock:
                 lose = self.lose > 0
