@@ -9,6 +9,7 @@ with DescentClient("http://127.0.0.1:8000", api_key=None) as client:
     print(job.result.accuracy)                                   # 0.94
     arrays = client.model_arrays(job.id)                         # {"W1": ndarray, "b1": …}
     client.predict(job.id, rows=[[0.5, 0.25], [-1.0, 0.8]])      # or X=… (features × examples)
+    experiment = client.wait_experiment(client.submit_experiment().id)  # the course's comparison
 ```
 
 Answers are the service's own pydantic models (``service.schemas``, ``core.spec``). Errors raise

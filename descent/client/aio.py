@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
@@ -14,15 +15,24 @@ import httpx
 import numpy as np
 from numpy.typing import ArrayLike
 
+from core.experiments.request import ExperimentCreate
 from core.spec import TrainingSpec
 from core.statuses import FINISHED
 from core.store import npz_to_arrays
 from descent.client import calls
 from descent.client.calls import Call
-from descent.client.events import AsyncEventSource, AsyncPolling, JobEvent, PointEvent, StatusEvent
+from descent.client.events import (
+    AsyncEventSource,
+    AsyncPolling,
+    JobEvent,
+    PointEvent,
+    StatusEvent,
+    deadline_of,
+)
 from descent.client.progress import JobProgress
 from descent.client.retry import RetryPolicy, delay_or_raise
 from descent.client.sync import DEFAULT_URL, examples
+from service.experiment_schemas import ExperimentList, ExperimentPublic
 from service.schemas import (
     CostPoint,
     CostsPage,
@@ -82,6 +92,34 @@ class AsyncDescentClient:
         self, spec: TrainingSpec | Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> JobPublic:
         return await self.send(calls.submit(spec, idempotency_key or str(uuid.uuid4())))
+
+    async def submit_experiment(
+        self, body: ExperimentCreate | Mapping[str, Any] | None = None, *, idempotency_key: str | None = None
+    ) -> ExperimentPublic:
+        """Start an experiment (``POST /experiments``): a comparison or a sweep whose members are jobs;
+        none is the course's comparison of gd, momentum and adam on the seed's job."""
+        call = calls.submit_experiment(body or {}, idempotency_key or str(uuid.uuid4()))
+        return await self.send(call)
+
+    async def experiment(self, experiment_id: str, sort: str = "label") -> ExperimentPublic:
+        """An experiment: its status, members and table (``sort``: a column, ``-column`` descending)."""
+        return await self.send(calls.get_experiment(experiment_id, sort))
+
+    async def experiments(self, offset: int = 0, limit: int = 20) -> ExperimentList:
+        return await self.send(calls.list_experiments(offset, limit))
+
+    async def cancel_experiment(self, experiment_id: str) -> ExperimentPublic:
+        return await self.send(calls.cancel_experiment(experiment_id))
+
+    async def wait_experiment(
+        self, experiment_id: str, timeout: float | None = None, progress: bool = False
+    ) -> ExperimentPublic:
+        """The experiment once every member has finished (each followed as :meth:`wait` does)."""
+        deadline = deadline_of(timeout)
+        for member in (await self.experiment(experiment_id)).members:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            await self.wait(member.job_id, timeout=left, progress=progress)
+        return await self.experiment(experiment_id)
 
     async def job(self, job_id: str) -> JobPublic:
         return await self.send(calls.get_job(job_id))

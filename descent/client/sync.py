@@ -13,14 +13,16 @@ import httpx
 import numpy as np
 from numpy.typing import ArrayLike
 
+from core.experiments.request import ExperimentCreate
 from core.spec import TrainingSpec
 from core.statuses import FINISHED
 from core.store import npz_to_arrays
 from descent.client import calls
 from descent.client.calls import Call
-from descent.client.events import EventSource, JobEvent, PointEvent, Polling, StatusEvent
+from descent.client.events import EventSource, JobEvent, PointEvent, Polling, StatusEvent, deadline_of
 from descent.client.progress import JobProgress
 from descent.client.retry import RetryPolicy, delay_or_raise
+from service.experiment_schemas import ExperimentList, ExperimentPublic
 from service.schemas import (
     CostPoint,
     CostsPage,
@@ -89,6 +91,34 @@ class DescentClient:
     ) -> JobPublic:
         """Queue a job (a spec, or its JSON as a dict; ``{}`` is the seed's Adam job)."""
         return self.send(calls.submit(spec, idempotency_key or str(uuid.uuid4())))
+
+    def submit_experiment(
+        self, body: ExperimentCreate | Mapping[str, Any] | None = None, *, idempotency_key: str | None = None
+    ) -> ExperimentPublic:
+        """Start an experiment (``POST /experiments``): a comparison or a sweep whose members are jobs;
+        none is the course's comparison of gd, momentum and adam on the seed's job."""
+        call = calls.submit_experiment(body or {}, idempotency_key or str(uuid.uuid4()))
+        return self.send(call)
+
+    def experiment(self, experiment_id: str, sort: str = "label") -> ExperimentPublic:
+        """An experiment: its status, members and table (``sort``: a column, ``-column`` descending)."""
+        return self.send(calls.get_experiment(experiment_id, sort))
+
+    def experiments(self, offset: int = 0, limit: int = 20) -> ExperimentList:
+        return self.send(calls.list_experiments(offset, limit))
+
+    def cancel_experiment(self, experiment_id: str) -> ExperimentPublic:
+        return self.send(calls.cancel_experiment(experiment_id))
+
+    def wait_experiment(
+        self, experiment_id: str, timeout: float | None = None, progress: bool = False
+    ) -> ExperimentPublic:
+        """The experiment once every member has finished (each followed as :meth:`wait` does)."""
+        deadline = deadline_of(timeout)
+        for member in (self.experiment(experiment_id)).members:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            self.wait(member.job_id, timeout=left, progress=progress)
+        return self.experiment(experiment_id)
 
     def job(self, job_id: str) -> JobPublic:
         return self.send(calls.get_job(job_id))

@@ -34,7 +34,8 @@ from service.experiment_schemas import (
 from service.idempotency import Claim, IdempotencyKeyHeader, fingerprint
 from service.limits import check_submission
 from service.openapi import RETRY_AFTER
-from service.schemas import BAD_BODY, MAX_EPOCH, MAX_OFFSET, CostPoint, ErrorBody, Progress
+from service.routes.plots import IMAGES
+from service.schemas import MAX_EPOCH, MAX_OFFSET, CostPoint, ErrorBody, Progress
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
@@ -76,7 +77,6 @@ def _members(store: JobStore, record: ExperimentRecord) -> list[JobRecord]:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ExperimentPublic,
     responses={
-        **BAD_BODY,
         202: {
             "description": "Queued: every member is a job; a retry with the same Idempotency-Key gets the "
             "same experiment.",
@@ -280,10 +280,7 @@ def cancel_experiment(
     response_class=Response,
     responses={
         **NOT_FOUND,
-        200: {
-            "content": {media_type: {} for media_type in MEDIA_TYPES.values()},
-            "description": "The chart.",
-        },
+        200: IMAGES,
     },
     summary="The members' cost curves on one chart",
 )

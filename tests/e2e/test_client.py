@@ -165,3 +165,19 @@ def test_the_async_client(api_url: str, workers: list) -> None:
     assert [p.epoch for p in points][-1] == 400 and done.status == "succeeded"
     assert done.result is not None and done.result.final_cost == points[-1].cost
     assert arrays["W1"].shape == (5, 2) and len(prediction.labels) == 2
+
+
+def test_an_experiment_through_the_client(descent: DescentClient) -> None:
+    body = {"base": {**SMALL, "epochs": 200}, "grid": {"optimizer.learning_rate": [0.01, 0.02]}}
+    experiment = descent.submit_experiment(body)
+    assert experiment.status == "queued" and len(experiment.members) == 2
+    done = descent.wait_experiment(experiment.id, timeout=60)
+    assert done.status == "succeeded" and {m.status for m in done.members} == {"succeeded"}
+    assert sorted(row.params["optimizer.learning_rate"] for row in done.table) == [0.01, 0.02]
+    for member in done.members:  # members are ordinary jobs
+        assert descent.job(member.job_id).result == member.result
+    assert experiment.id in [e.id for e in descent.experiments(limit=100).items]
+    by_accuracy = descent.experiment(experiment.id, sort="-accuracy").table
+    assert [row.accuracy for row in by_accuracy] == sorted(
+        (row.accuracy for row in by_accuracy), reverse=True
+    )
