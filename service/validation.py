@@ -57,11 +57,10 @@ def field_error(error: Mapping[str, Any], body: Any, loc: list[str | int] | None
         msg = "Input should be an object"
     elif kind == "value_error" and msg.startswith(VALUE_ERROR_PREFIX):
         msg = msg.removeprefix(VALUE_ERROR_PREFIX)
-    elif kind in ("union_tag_invalid", "union_tag_not_found"):
-        if "discriminator" in ctx:
-            loc.append(str(ctx["discriminator"]).strip("'"))
+    elif kind in ("union_tag_invalid", "union_tag_not_found") and "discriminator" in ctx:
+        loc.append(str(ctx["discriminator"]).strip("'"))
         if kind == "union_tag_invalid":
-            msg = f"Input should be one of {ctx.get('expected_tags', '')}"
+            msg = f"Input should be one of {ctx['expected_tags']}"
         else:
             msg, kind = "Field required", "missing"
     return {"loc": loc, "msg": msg, "type": kind}

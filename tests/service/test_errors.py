@@ -141,3 +141,22 @@ def test_the_status_sent_is_documented_with_the_error_shape(
     error_body = {**schema["components"]["schemas"]["ErrorBody"], "components": schema["components"]}
     jsonschema.validate(response.json(), error_body)
     assert isinstance(response.json()["detail"], list) == (status == 422)
+
+
+def test_an_experiment_member_s_422_names_its_index_and_field(client: TestClient) -> None:
+    variants = [
+        {"mini_batch_size": 0},
+        {"optimizer": {"name": "adam", "beta1": 3}},
+        {"dataset": {"n_samples": 1}},
+    ]
+    response = client.post("/experiments", json={"variants": [*variants, {"optimizer": {"name": "sgd"}}]})
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert [error["loc"] for error in errors] == [
+        ["body", "members", 0, "mini_batch_size"],
+        ["body", "members", 1, "optimizer", "beta1"],
+        ["body", "members", 2, "dataset", "n_samples"],
+        ["body", "members", 3, "optimizer"],
+    ]
+    assert not any(INTERNALS.search(error["msg"]) for error in errors), errors
+    assert "'gd', 'momentum'" in errors[3]["msg"]
