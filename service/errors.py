@@ -89,7 +89,7 @@ class Unprocessable(ServiceError):
 
     status_code = 422
 
-    def __init__(self, detail: str, loc: tuple[str | int, ...] = ("body", "file")) -> None:
+    def __init__(self, detail: str, loc: tuple[str | int, ...]) -> None:
         super().__init__(detail)
         self.detail = [{"loc": list(loc), "msg": detail, "type": "value_error"}]  # type: ignore[assignment]
 

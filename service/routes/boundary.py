@@ -58,7 +58,8 @@ def get_boundary(
     parameters = npz_to_arrays(data)
     n_features = int(parameters["W1"].shape[1])
     if n_features != 2:
-        raise Unprocessable(f"the model takes {n_features} features: a decision boundary is drawn for 2")
+        message = f"the model takes {n_features} features: a decision boundary is drawn for 2"
+        raise Unprocessable(message, loc=("path", "job_id"))
     spec = TrainingSpec.model_validate(record.spec)
     try:
         X, Y = training_data(store, spec)

@@ -61,7 +61,7 @@ def upload_dataset(
         source_format = file_format(filename, data)
         X, Y = parse(data, source_format)
     except DataError as exc:
-        raise Unprocessable(str(exc)) from None
+        raise Unprocessable(str(exc), loc=("body", "file")) from None
     record = store.create_dataset(
         X, Y, filename=filename, source_format=source_format, summary=summarize(X, Y), owner=owner
     )

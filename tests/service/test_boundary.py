@@ -103,7 +103,9 @@ def test_unfinished_jobs_and_other_widths_get_clear_errors(client: TestClient, s
     three = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]]
     wide, _ = succeeded(client, store, {"X": three, "Y": [0, 1]}, n_features=3)
     response = client.get(f"/jobs/{wide}/boundary", params={"format": "png"})
-    assert response.status_code == 422 and "3 features" in response.json()["detail"]
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["path", "job_id"] and "3 features" in error["msg"]
     job_id, _ = succeeded(client, store, {"X": X, "Y": Y})
     response = client.get(f"/jobs/{job_id}/boundary", params={"format": "gif"})
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "format"]
