@@ -15,6 +15,7 @@ from core.statuses import SUCCEEDED
 from core.store import npz_to_arrays
 from service.deps import OwnerDep, SettingsDep, StoreDep
 from service.errors import Conflict, Unprocessable
+from service.openapi import BINARY
 from service.routes.jobs import NOT_FOUND, find_job
 from service.schemas import BoundaryPoints, BoundaryPublic, ErrorBody
 from trainer.errors import DataError
@@ -30,7 +31,7 @@ CACHE = {"Cache-Control": "private, max-age=3600"}  # a succeeded job's model ne
     responses={
         **NOT_FOUND,
         200: {
-            "content": {media_type: {} for media_type in MEDIA_TYPES.values()},
+            "content": {media_type: {"schema": BINARY} for media_type in MEDIA_TYPES.values()},
             "description": "JSON, or the image with ?format=png or svg.",
         },
         409: {"model": ErrorBody, "description": "The job has not succeeded, or its dataset is gone."},
