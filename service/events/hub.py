@@ -145,12 +145,21 @@ class EventHub:
             after = events[-1].seq
 
     async def close(self) -> None:
-        """Stop the reader and close the connections."""
-        for task in (self._task, self._waking):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        """Stop the reader and close the connections, within ``CLOSE_SECONDS`` each.
+
+        A reader cancelled while it waits for its pool's one connection can stay "cancelling" (an
+        ``asyncio.Condition`` re-acquires its lock before it lets the cancellation through), so the
+        tasks get a deadline rather than an unbounded wait: the API's shutdown must not hang on them.
+        """
+        tasks = [task for task in (self._task, self._waking) if task is not None and not task.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=CLOSE_SECONDS)
+            for task in pending:
+                log.warning(
+                    "events: task %s did not stop within %.0f s; left behind", task.get_name(), CLOSE_SECONDS
+                )
         for client in (self.reader, self.client):
             with contextlib.suppress(TimeoutError, RedisError):
                 await asyncio.wait_for(client.aclose(), CLOSE_SECONDS)
