@@ -36,7 +36,17 @@ from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware, process_started, process_stopped, render, scrape_registry
 from service.openapi import document_common_responses, operation_id
 from service.request_id import RequestIdMiddleware, bind_job_id
-from service.routes import boundary, datasets, events, experiments, health, jobs, models, plots
+from service.routes import (
+    boundary,
+    datasets,
+    events,
+    experiment_events,
+    experiments,
+    health,
+    jobs,
+    models,
+    plots,
+)
 
 SWAGGER_STATIC = "/static/swagger"
 # Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI writes), as shipped in the fastapi-offline wheel.
@@ -80,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AuthMiddleware, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    for module in (jobs, events, models, boundary, experiments, datasets, plots, health):
+    for module in (jobs, events, models, boundary, experiments, experiment_events, datasets, plots, health):
         app.include_router(module.router, dependencies=[Depends(bind_job_id)])
     if settings.metrics_enabled and settings.metrics_port is None:
         _mount_metrics(app, settings)
