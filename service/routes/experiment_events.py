@@ -92,7 +92,9 @@ async def experiment_events(
             raise bad_position("query", "last_event_id", exc) from None
     hub = hub_of(request)
     keys = [store.keys.events(job_id) for job_id in job_ids]
-    starts = await stream_starts(hub, [(store.keys.job(job_id), key) for job_id, key in zip(job_ids, keys)])
+    starts = await stream_starts(
+        hub, [(store.keys.job(job_id), key) for job_id, key in zip(job_ids, keys, strict=True)]
+    )
     to_follow = [
         index
         for index, (_, status, last) in enumerate(starts)

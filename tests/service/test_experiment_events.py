@@ -4,6 +4,8 @@ or repeated; the end after the last member's terminal status; 204, 422s, 404s an
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -62,7 +64,7 @@ def test_the_stream_carries_every_members_story_once_and_ends_after_the_last(
         solo = stream(client, f"/jobs/{job_id}/events")
         assert member == [(e.id, e.event, e.data) for e in solo], "the member's own stream, exactly"
     positions = [[int(part) for part in str(e.id).split(".")] for e in events]
-    for before, after in zip(positions, positions[1:]):
+    for before, after in pairwise(positions):
         assert sum(after) == sum(before) + 1 and all(a >= b for a, b in zip(after, before, strict=True))
     assert [m[-1][2]["status"] for m in members] == ["succeeded", "failed", "succeeded"]
     assert events[-1].event == "status", "the stream ends with the last member's terminal status"
