@@ -2,7 +2,7 @@
 
 With no keys configured (``API_KEYS`` unset) everyone is the owner ``public``. With keys, every request
 except the public paths (``/healthz``, ``/readyz``, ``/metrics``, ``/docs`` and its assets,
-``/openapi.json`` and the ``/`` page's HTML) needs one of them, else a 401 with
+``/openapi.json``, the ``/`` page's HTML, its ``/assets/`` and ``/favicon.ico``) needs one of them, else a 401 with
 ``WWW-Authenticate: Bearer``. The check is a pure
 ASGI middleware, so a refused client never gets its body parsed.
 
@@ -24,9 +24,9 @@ from core.store import PUBLIC_OWNER
 from service.errors import error_response
 
 PUBLIC_PATHS = frozenset(
-    {"/", "/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+    {"/", "/favicon.ico", "/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
 )
-PUBLIC_PREFIXES = ("/static/swagger/",)
+PUBLIC_PREFIXES = ("/static/swagger/", "/assets/")
 
 
 def owner_of(key: str) -> str:

@@ -49,6 +49,8 @@ from service.routes import (
 )
 
 SWAGGER_STATIC = "/static/swagger"
+PAGE_ASSETS = "/assets"
+PAGE_FILES = Path(__file__).parent / "static"
 # Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI writes), as shipped in the fastapi-offline wheel.
 SWAGGER_FILES = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 
@@ -123,12 +125,19 @@ def _mount_metrics(app: FastAPI, settings: Settings) -> None:
 
 
 def _mount_page(app: FastAPI) -> None:
-    """``/``: a page to submit jobs and compare their cost histories in a browser."""
-    page = (Path(__file__).parent / "static" / "index.html").read_text()
+    """``/``: the page to compose, watch and compare jobs and experiments; its scripts, styles and the
+    vendored uPlot at ``/assets`` (everything from the package, no CDN), and ``/favicon.ico``."""
+    page = (PAGE_FILES / "index.html").read_text()
+    favicon = (PAGE_FILES / "favicon.ico").read_bytes()
+    app.mount(PAGE_ASSETS, StaticFiles(directory=PAGE_FILES), name="assets")
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
         return HTMLResponse(page)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon_ico() -> Response:
+        return Response(favicon, media_type="image/x-icon", headers={"Cache-Control": "max-age=86400"})
 
 
 def _mount_docs(app: FastAPI) -> None:
