@@ -109,6 +109,7 @@ export function showProblems(items) {
     const field = path && form.querySelector(`[data-path="${path}"]`);
     if (field) field.classList.add("invalid");
   }
+  if (items.length) errors.scrollIntoView({ block: "nearest" });
 }
 
 function showError(error) {

@@ -138,7 +138,9 @@ def test_the_courses_comparison_from_one_button(page: Page) -> None:
     expect(page.locator("#x-table tbody tr")).to_have_count(3)
     expect(page.locator("#x-status .badge")).to_have_text("succeeded", timeout=840_000)
     rows = page.locator("#x-table tbody tr")
-    table = {row.locator("td").nth(0).inner_text(): row.locator("td").nth(2).inner_text() for row in rows.all()}
+    table = {
+        row.locator("td").nth(0).inner_text(): row.locator("td").nth(2).inner_text() for row in rows.all()
+    }
     assert table == {"gd": "0.7967", "momentum": "0.7967", "adam": "0.9400"}, table
     page.wait_for_function("Number(document.querySelector('#x-chart').dataset.series) === 3")
     expect(page.locator("#x-boundaries canvas")).to_have_count(3, timeout=30_000)
