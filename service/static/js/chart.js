@@ -5,17 +5,17 @@
 
 const COLORS = ["#3056d3", "#e8590c", "#12805c", "#ae3ec9", "#d6336c", "#0c8599", "#5c940d", "#862e9c",
   "#495057", "#f08c00"];
-const DASHES = [[], [10, 6], [2, 4], [14, 4, 2, 4], [6, 3], [1, 3]];
+const DASHES = [[], [10, 6], [3, 3], [14, 4, 3, 4], [6, 3], [2, 5]];
 
 /** The look of series `i`: colour, width, dash (shared by the chart and the table's swatches). */
 export function style(i) {
-  return { color: COLORS[i % COLORS.length], width: Math.max(1.6, 4.2 - 1.1 * (i % 4)), dash: DASHES[i % DASHES.length] };
+  return { color: COLORS[i % COLORS.length], width: i % DASHES.length === 0 ? 4.5 : 2.5, dash: DASHES[i % DASHES.length] };
 }
 
 /** The CSS of a swatch for series `i` (a short line in its colour and dash). */
 export function swatch(i) {
   const s = style(i);
-  const kind = s.dash.length === 0 ? "solid" : s.dash[0] <= 2 ? "dotted" : "dashed";
+  const kind = s.dash.length === 0 ? "solid" : s.dash[0] <= 3 ? "dotted" : "dashed";
   return `border-top: ${Math.round(s.width)}px ${kind} ${s.color}`;
 }
 

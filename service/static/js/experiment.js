@@ -16,7 +16,7 @@ export function experimentView(root, experimentId) {
   root.innerHTML = `
     <div class="title"><h1 id="x-name">Experiment <code>${esc(experimentId.slice(0, 8))}</code></h1>
       <span id="x-status"></span><span id="x-counts" class="hint"></span><span class="spacer"></span>
-      <a id="x-link" href="#/experiments/${esc(experimentId)}" title="this experiment's address">link</a>
+      <button id="x-link" type="button" title="copy this experiment's address">Copy link</button>
       <button class="danger" id="x-cancel" hidden>Cancel all</button></div>
     <p class="notice" id="x-error"></p>
     <div class="card"><h2>Cost per epoch <span class="spacer"></span><span class="chart-tools">
@@ -31,7 +31,7 @@ export function experimentView(root, experimentId) {
       converge: the first recorded epoch within 1 % of the final cost.</p></div>
     <div class="card"><h2>Decision boundaries</h2><div class="boundaries" id="x-boundaries"></div></div>`;
   const chart = new CurveChart(root.querySelector("#x-chart"), { height: 360, empty: "waiting for the first cost points" });
-  const order = { column: "label", descending: false };
+  const order = { column: null, descending: false }; // the members' order until a column is clicked
   const drawn = new Set();
   let experiment = null;
   let index = new Map(); // job id → member index (its colour and dash)
@@ -57,7 +57,9 @@ export function experimentView(root, experimentId) {
   }
 
   function paintTable() {
-    const rows = sortRows(experiment.table, order);
+    const position = new Map(experiment.members.map((m, i) => [m.job_id, i]));
+    const inOrder = [...experiment.table].sort((a, b) => position.get(a.job_id) - position.get(b.job_id));
+    const rows = sortRows(inOrder, order);
     const best = Math.max(...rows.map((r) => r.accuracy ?? -1));
     const members = new Map(experiment.members.map((m) => [m.job_id, m]));
     syncRows(root.querySelector("#x-table tbody"), rows, {
@@ -146,6 +148,14 @@ export function experimentView(root, experimentId) {
   const loadSoon = () => { clearTimeout(soon); soon = setTimeout(load, 250); };
 
   sortable(root.querySelector("#x-table"), order, () => experiment && paintTable());
+  root.querySelector("#x-link").addEventListener("click", async (event) => {
+    try {
+      await navigator.clipboard.writeText(location.href);
+      event.target.textContent = "Copied";
+    } catch {
+      event.target.textContent = location.href; // no clipboard (plain http): show it to copy by hand
+    }
+  });
   root.querySelector("#x-log").addEventListener("change", (event) => chart.setLog(event.target.checked));
   root.querySelector("#x-cancel").addEventListener("click", async (event) => {
     event.target.disabled = true;

@@ -17,11 +17,11 @@ export function jobView(root, jobId) {
       <button class="danger" id="j-cancel" hidden>Cancel</button></div>
     <p class="notice" id="j-error"></p>
     <div class="two">
-      <div class="card"><h2>Cost <span class="spacer"></span><span class="chart-tools">
+      <div><div class="card"><h2>Cost <span class="spacer"></span><span class="chart-tools">
         <label><input type="checkbox" id="j-log"> log scale</label></span></h2><div id="j-chart"></div></div>
-      <div class="card"><h2>Spec and result</h2><dl class="spec" id="j-spec"></dl></div>
-    </div>
-    <div class="card"><h2>Decision boundary</h2><div class="boundaries" id="j-boundary"></div></div>`;
+        <div class="card"><h2>Spec and result</h2><dl class="spec" id="j-spec"></dl></div></div>
+      <div class="card"><h2>Decision boundary</h2><div class="boundaries single" id="j-boundary"></div></div>
+    </div>`;
   const chart = new CurveChart(root.querySelector("#j-chart"), { empty: "waiting for the first cost point" });
   chart.set([{ key: jobId, label: "cost", index: 0 }]);
   let job = null;
@@ -35,7 +35,9 @@ export function jobView(root, jobId) {
     root.querySelector("#j-cancel").hidden = FINISHED.includes(job.status);
     if (job.experiment_id) root.querySelector("#j-exp").innerHTML = `<a href="#/experiments/${esc(job.experiment_id)}">its experiment</a>`;
     root.querySelector("#j-error").textContent = job.error || "";
-    const rows = Object.entries(flatten(job.spec)).filter(([, v]) => v !== null && v !== undefined);
+    const noDecay = job.spec.decay.name === "none";
+    const rows = Object.entries(flatten(job.spec))
+      .filter(([k, v]) => v !== null && v !== undefined && !(noDecay && k.startsWith("decay.") && k !== "decay.name"));
     if (job.result) {
       rows.unshift(["accuracy", fmt.acc(job.result.accuracy)], ["final cost", fmt.cost(job.result.final_cost)],
         ["seconds", fmt.num(job.result.seconds)]);
@@ -43,7 +45,7 @@ export function jobView(root, jobId) {
     root.querySelector("#j-spec").innerHTML = rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("");
     if (job.status === "succeeded" && !boundaryDrawn) showBoundary();
     if (FINISHED.includes(job.status) && job.status !== "succeeded") {
-      root.querySelector("#j-boundary").innerHTML = `<div class="wait">no model: the job ${esc(job.status)}</div>`;
+      root.querySelector("#j-boundary").innerHTML = `<div class="wait">no model: the job ${job.status === "canceled" ? "was canceled" : "failed"}</div>`;
     }
   }
 

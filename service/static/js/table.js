@@ -50,8 +50,9 @@ export function sortable(table, state, onSort) {
   paint();
 }
 
-/** `rows` sorted by `state` (nulls last). */
+/** `rows` sorted by `state` (nulls last); as they are while no column is chosen. */
 export function sortRows(rows, state) {
+  if (!state.column) return [...rows];
   const sign = state.descending ? -1 : 1;
   return [...rows].sort((a, b) => {
     const [x, y] = [a[state.column], b[state.column]];
