@@ -19,14 +19,14 @@ SEPARATOR = "."
 
 
 def parse_position(text: str, members: int) -> list[int]:
-    """The per-member seqs of a merged stream's event id (``""``: the start); ValueError if ``text`` is
-    not ``members`` whole numbers joined by dots."""
-    if not text:
-        return [0] * members
-    parts = text.split(SEPARATOR)
-    if len(parts) != members or not all(part.isdigit() for part in parts):
-        raise ValueError(f"expected {members} whole numbers joined by {SEPARATOR!r} (an id this stream sent)")
-    return [int(part) for part in parts]
+    """The per-member seqs of a merged stream's event id (``""``: the start).
+
+    ``text`` is whole numbers joined by dots (the route checks it). Any such position is taken at its
+    word, as the job stream takes any number: a member it does not name (fewer parts than members) is at
+    0, parts beyond the members are ignored.
+    """
+    seqs = [int(part) for part in text.split(SEPARATOR)[:members]] if text else []
+    return seqs + [0] * (members - len(seqs))
 
 
 def member_sse(event: Event, job_id: str, position: Sequence[int]) -> bytes:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from sse_starlette import EventSourceResponse
 
 from core.statuses import FINISHED
@@ -34,14 +33,11 @@ DESCRIPTION = """Every member's events as they happen, in one Server-Sent Events
 An event's `id:` is the stream's position after it: each member's last event id, in the order of the
 experiment's `members`, joined by dots (`4.0.17`). A client that reconnects with it as `Last-Event-ID`
 (browsers do by themselves; or `?last_event_id=`) gets exactly what it missed of every member: no gap, no
-duplicate. Heartbeat comments come after `events_heartbeat_seconds` without events; the stream ends when
+duplicate. A position is taken at its word: a member it does not name is at 0, parts beyond the members are
+ignored. Heartbeat comments come after `events_heartbeat_seconds` without events; the stream ends when
 every member has sent its terminal status (or after `events_max_seconds`: reconnect with the last id). A
 finished experiment whose events the client already has answers 204. The stream counts as one stream per
 member against `events_max_subscribers`."""
-
-
-def bad_position(where: str, name: str, exc: ValueError) -> RequestValidationError:
-    return RequestValidationError([{"loc": (where, name), "msg": str(exc), "type": "value_error"}])
 
 
 @router.get(
@@ -50,7 +46,7 @@ def bad_position(where: str, name: str, exc: ValueError) -> RequestValidationErr
     responses={
         **NOT_FOUND,
         200: {
-            "content": {MEDIA_TYPE: {"itemSchema": event_schema(), "example": EXAMPLE}},
+            "content": {MEDIA_TYPE: {"itemSchema": event_schema(POSITION, member=True), "example": EXAMPLE}},
             "description": "The members' events.",
         },
         204: {"description": "Every member is finished and the client has all their events."},
@@ -81,15 +77,7 @@ async def experiment_events(
     """Stream the members' events after ``Last-Event-ID`` (all kept events without one)."""
     record = await run_in_threadpool(find_experiment, store, experiment_id, owner)
     job_ids = [member.job_id for member in record.members]
-    try:
-        after = parse_position(last_event_id, len(job_ids))
-    except ValueError as exc:
-        raise bad_position("header", "last-event-id", exc) from None
-    if not last_event_id:
-        try:
-            after = parse_position(last_event_id_query, len(job_ids))
-        except ValueError as exc:
-            raise bad_position("query", "last_event_id", exc) from None
+    after = parse_position(last_event_id or last_event_id_query, len(job_ids))
     hub = hub_of(request)
     keys = [store.keys.events(job_id) for job_id in job_ids]
     starts = await stream_starts(

@@ -14,6 +14,7 @@ function route() {
   unmount();
   const [, kind, id] = (location.hash.match(/^#\/(jobs|experiments)\/([\w-]+)/) || []);
   view.replaceChildren();
+  for (const name of Object.keys(view.dataset)) delete view.dataset[name];
   if (kind === "jobs") unmount = jobView(view, id);
   else if (kind === "experiments") unmount = experimentView(view, id);
   else unmount = overview(view);

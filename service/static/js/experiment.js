@@ -144,8 +144,8 @@ export function experimentView(root, experimentId) {
     if (again) { again = false; load(); }
   }
 
-  let soon = null;
-  const loadSoon = () => { clearTimeout(soon); soon = setTimeout(load, 250); };
+  let soon = null; // at most one GET per 250 ms however many events come
+  const loadSoon = () => { soon = soon || setTimeout(() => { soon = null; load(); }, 250); };
 
   sortable(root.querySelector("#x-table"), order, () => experiment && paintTable());
   root.querySelector("#x-link").addEventListener("click", async (event) => {

@@ -102,6 +102,7 @@ export function overview(root) {
         },
       });
       root.querySelector("#ov-error")?.remove();
+      root.dataset.refreshes = String(Number(root.dataset.refreshes || 0) + 1); // for tests
     } catch (error) {
       if (!root.querySelector("#ov-error")) root.insertAdjacentHTML("afterbegin", `<p class="notice" id="ov-error"></p>`);
       root.querySelector("#ov-error").textContent = error.message;
