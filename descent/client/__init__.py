@@ -16,9 +16,10 @@ Answers are the service's own pydantic models (``service.schemas``, ``core.spec`
 :class:`APIError` subclasses by status, carrying the server's message and, for a 422, its field errors.
 Safe calls are retried (``descent.client.retry``); ``submit`` sets an ``Idempotency-Key`` so a retried
 submission never makes a second job. Live events come from an event source (``descent.client.events``):
-polling ``/costs?since=`` today, the server's Server-Sent Events beside it.
+polling ``/costs?since=`` (the default), or the server's Server-Sent Events with
+``DescentClient(url, events=ServerSent)`` (``descent.client.sse``).
 
-Modules: ``calls`` (each operation, no I/O), ``retry``, ``errors``, ``events``, ``progress``, ``sync``
+Modules: ``calls`` (each operation, no I/O), ``retry``, ``errors``, ``events``, ``sse``, ``progress``, ``sync``
 (:class:`DescentClient`), ``aio`` (:class:`AsyncDescentClient`).
 """
 
@@ -41,12 +42,14 @@ from descent.client.errors import (
 )
 from descent.client.events import JobEvent, PointEvent, ProgressEvent, StatusEvent
 from descent.client.retry import RetryPolicy
+from descent.client.sse import AsyncServerSent, ServerSent
 from descent.client.sync import DEFAULT_URL, DescentClient
 
 __all__ = [
     "DEFAULT_URL",
     "APIError",
     "AsyncDescentClient",
+    "AsyncServerSent",
     "BadRequest",
     "Conflict",
     "ConnectionFailed",
@@ -60,6 +63,7 @@ __all__ = [
     "RateLimited",
     "RetryPolicy",
     "ServerError",
+    "ServerSent",
     "ServiceUnavailable",
     "StatusEvent",
     "Unauthorized",

@@ -176,7 +176,7 @@ export function experimentView(root, experimentId) {
       loadSoon();
     } else if (name === "gap") {
       api(`/jobs/${data.job_id}/costs?max_points=2000`).then((page) =>
-        chart.add(data.job_id, page.points.map((p) => [p.epoch, p.cost])));
+        chart.add(data.job_id, page.points.map((p) => [p.epoch, p.cost]))).catch(showError);
     }
   }, { onError: (error) => showError(error.message.includes("404") ? new Error(`no experiment ${experimentId}`) : error) });
   load().then(() => {

@@ -62,6 +62,8 @@ export function jobView(root, jobId) {
     }
   }
 
+  function showError(error) { root.querySelector("#j-error").textContent = error.message; }
+
   async function load() {
     try {
       job = await api(`/jobs/${jobId}`);
@@ -85,7 +87,7 @@ export function jobView(root, jobId) {
     else if (name === "progress" && job) { job.progress = data; paint(); }
     else if (name === "status") load();
     else if (name === "gap") api(`/jobs/${jobId}/costs?max_points=2000`).then((page) =>
-      chart.add(jobId, page.points.map((p) => [p.epoch, p.cost])));
+      chart.add(jobId, page.points.map((p) => [p.epoch, p.cost]))).catch(showError);
   }, { onError: (error) => { root.querySelector("#j-error").textContent = error.message.includes("404") ? `no job ${jobId}` : error.message; } });
   load();
   return () => stream.close();

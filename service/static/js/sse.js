@@ -48,7 +48,11 @@ export function follow(url, headers, onEvent, { onEnd = () => {}, onError = () =
         buffer = buffer.slice(end + 2);
         if (!event) continue;
         if (event.id !== null) lastId = event.id;
-        onEvent(event.name, JSON.parse(event.data.join("\n")), event.id);
+        try {
+          onEvent(event.name, JSON.parse(event.data.join("\n")), event.id);
+        } catch (error) {
+          console.error(error); // a bug of the page: shown, and the stream goes on
+        }
       }
     }
   }
