@@ -19,8 +19,8 @@ submission never makes a second job. Live events come from an event source (``de
 polling ``/costs?since=`` (the default), or the server's Server-Sent Events with
 ``DescentClient(url, events=ServerSent)`` (``descent.client.sse``).
 
-Modules: ``calls`` (each operation, no I/O), ``retry``, ``errors``, ``events``, ``sse``, ``progress``, ``sync``
-(:class:`DescentClient`), ``aio`` (:class:`AsyncDescentClient`).
+Modules: ``calls`` (each operation, no I/O), ``retry``, ``errors``, ``events``, ``sse``, ``progress``,
+``sync`` (:class:`DescentClient`), ``aio`` (:class:`AsyncDescentClient`).
 """
 
 from descent.client.aio import AsyncDescentClient
