@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser.conftest import shoot
+from tests.e2e.conftest import API_KEYS
 from tests.e2e.helpers import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -60,6 +61,54 @@ def test_cancelling_from_the_page(page: Page) -> None:
     expect(page.locator("#j-status .badge")).to_have_text("canceled", timeout=15_000)
     expect(page.locator("#j-cancel")).to_be_hidden()
     shoot(page, "job-canceled")
+
+
+def test_cancelling_a_whole_experiment_from_the_page(page: Page) -> None:
+    page.click("#compose .tabs label:has([value=sweep])")
+    fill(page, {"epochs": "100000", "lr_from": "0.001", "lr_to": "0.01", "lr_n": "2"})
+    page.click("#submit")
+    page.wait_for_url("**/#/experiments/*")
+    expect(page.locator("#x-table tbody tr")).to_have_count(2)
+    page.click("#x-cancel")
+    expect(page.locator("#x-status .badge")).to_have_text("canceled", timeout=15_000)
+    expect(page.locator("#x-table tbody .badge")).to_have_text(["canceled", "canceled"])
+    expect(page.locator("#x-cancel")).to_be_hidden()
+
+
+def test_a_csv_uploaded_from_the_page_trains(page: Page, tmp_path) -> None:
+    rows = [f"{x / 10},{(x % 7) / 3},{int(x % 7 > 3)}" for x in range(60)]
+    csv = tmp_path / "mine.csv"
+    csv.write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
+    page.select_option("#compose [name=source]", "uploaded")
+    page.set_input_files("#compose [name=csv]", str(csv))
+    expect(page.locator("#compose [name=dataset_id] option:checked")).to_have_text(
+        "mine.csv (60 examples × 2 features)"
+    )
+    fill(page, {"epochs": "200", "record_every": "10"})
+    page.click("#submit")
+    page.wait_for_url("**/#/jobs/*")
+    expect(page.locator("#j-status .badge")).to_have_text("succeeded", timeout=60_000)
+    expect(page.locator("#j-spec")).to_contain_text("dataset.id")
+    expect(page.locator("#j-boundary canvas")).to_be_visible(timeout=10_000)
+
+
+def test_a_server_with_api_keys_asks_for_one(browser, keyed_api_url: str, workers: list) -> None:
+    context = browser.new_context(base_url=keyed_api_url)
+    tab = context.new_page()
+    try:
+        tab.goto("/")
+        expect(tab.locator("#ov-error")).to_contain_text("this server needs an API key")
+        tab.fill("#api-key", API_KEYS[0])
+        tab.locator("#api-key").dispatch_event("change")
+        expect(tab.locator("#ov-error")).to_have_count(0)
+        tab.locator("#compose [name=epochs]").fill("300")
+        tab.click("#submit")
+        tab.wait_for_url("**/#/jobs/*")
+        expect(tab.locator("#j-status .badge")).to_have_text("succeeded", timeout=60_000)
+        expect(tab.locator("#j-chart")).not_to_have_attribute("data-points", "0")  # its stream, with the key
+        expect(tab.locator("#j-boundary canvas")).to_be_visible(timeout=10_000)
+    finally:
+        context.close()
 
 
 def test_bad_values_are_one_readable_line_per_field(page: Page, client: httpx.Client) -> None:
