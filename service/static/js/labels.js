@@ -28,9 +28,10 @@ function part(path, value) {
 export function describe(specs) {
   const flat = specs.map((spec) => flatten(spec));
   const paths = [...new Set(flat.flatMap((f) => Object.keys(f)))];
-  const differs = paths.filter((p) => new Set(flat.map((f) => JSON.stringify(f[p]))).size > 1);
+  // a field only some specs have (β1 of Adam beside gd) follows from one they all have (the optimizer)
+  const differs = paths.filter((p) => flat.every((f) => p in f) && new Set(flat.map((f) => JSON.stringify(f[p]))).size > 1);
   const own = (f) => `${f["optimizer.name"]} lr=${f["optimizer.learning_rate"]}`; // when nothing differs
-  const labels = flat.map((f) => differs.map((p) => part(p, f[p] ?? "–")).join(" ") || own(f));
+  const labels = flat.map((f) => differs.map((p) => part(p, f[p])).join(" ") || own(f));
   const shared = ["optimizer.name", "optimizer.learning_rate", "dataset.name", "layers", "mini_batch_size", "epochs"]
     .filter((p) => !differs.includes(p) && flat.length && flat[0][p] !== undefined)
     .map((p) => part(p, flat[0][p]).replace(/^layers=/, "layers "));

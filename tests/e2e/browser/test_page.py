@@ -180,7 +180,18 @@ def test_the_overview_keeps_rows_under_the_cursor_and_ticks_nothing_by_itself(
     )
     assert handle.evaluate("tr => tr.isConnected"), "the row the user ticked is the same element"
     assert row.locator("input[type=checkbox]").is_checked()
+    other = client.post(
+        "/jobs", json={"epochs": 300, "record_every": 10, "optimizer": {"name": "gd", "learning_rate": 0.05}}
+    ).json()["id"]
+    other_row = page.locator(f"#ov-jobs tr[data-key='{other}']")
+    other_row.locator("input[type=checkbox]").check()
+    expect(page.locator("#ov-legend > span:not(.same)")).to_have_text(
+        [f"adam lr=0.0007 {job_id[:8]}", f"gd lr=0.05 {other[:8]}"]  # what differs, and the job
+    )
+    expect(page.locator("#ov-legend .same")).to_contain_text("all: moons · layers 5-2")
+    page.wait_for_function("Number(document.querySelector('#ov-chart').dataset.series) === 2", timeout=30_000)
     shoot(page, "overview")
+    other_row.locator("input[type=checkbox]").uncheck()
     row.locator("input[type=checkbox]").uncheck()
     expect(page.locator("#ov-chart .empty")).to_be_visible()
     assert page.locator("#ov-chart canvas").count() == 0, "no stale chart once nothing is ticked"
