@@ -16,11 +16,10 @@ Answers are the service's own pydantic models (``service.schemas``, ``core.spec`
 :class:`APIError` subclasses by status, carrying the server's message and, for a 422, its field errors.
 Safe calls are retried (``descent.client.retry``); ``submit`` sets an ``Idempotency-Key`` so a retried
 submission never makes a second job. Live events come from an event source (``descent.client.events``):
-polling ``/costs?since=`` (the default), or the server's Server-Sent Events with
-``DescentClient(url, events=ServerSent)`` (``descent.client.sse``).
+polling ``/costs?since=`` today, the server's Server-Sent Events beside it.
 
-Modules: ``calls`` (each operation, no I/O), ``retry``, ``errors``, ``events``, ``sse``, ``progress``,
-``sync`` (:class:`DescentClient`), ``aio`` (:class:`AsyncDescentClient`).
+Modules: ``calls`` (each operation, no I/O), ``retry``, ``errors``, ``events``, ``progress``, ``sync``
+(:class:`DescentClient`), ``aio`` (:class:`AsyncDescentClient`).
 """
 
 from descent.client.aio import AsyncDescentClient
@@ -42,14 +41,12 @@ from descent.client.errors import (
 )
 from descent.client.events import JobEvent, PointEvent, ProgressEvent, StatusEvent
 from descent.client.retry import RetryPolicy
-from descent.client.sse import AsyncServerSent, ServerSent
 from descent.client.sync import DEFAULT_URL, DescentClient
 
 __all__ = [
     "DEFAULT_URL",
     "APIError",
     "AsyncDescentClient",
-    "AsyncServerSent",
     "BadRequest",
     "Conflict",
     "ConnectionFailed",
@@ -63,7 +60,6 @@ __all__ = [
     "RateLimited",
     "RetryPolicy",
     "ServerError",
-    "ServerSent",
     "ServiceUnavailable",
     "StatusEvent",
     "Unauthorized",

@@ -4,10 +4,9 @@ the final status.
 The events are those of the server's Server-Sent Events stream (``event: point`` with ``{"epoch",
 "cost"}``, ``event: progress`` with ``{"epoch", "epochs"}``, ``event: status`` with ``{"status"}``). An
 event source is anything with ``events(job_id, since, timeout)`` (:class:`EventSource`, or
-:class:`AsyncEventSource` for the asynchronous client). The one here, :class:`Polling` (the default),
-polls ``GET /jobs/{id}/costs?since=``; :class:`descent.client.sse.ServerSent` reads the server's stream
-``GET /jobs/{id}/events`` (resuming with ``Last-Event-ID``); the clients take either
-(``DescentClient(url, events=ServerSent)``).
+:class:`AsyncEventSource` for the asynchronous client). The one here, :class:`Polling`, polls
+``GET /jobs/{id}/costs?since=``; a source that reads ``GET /jobs/{id}/events`` (resuming with
+``Last-Event-ID``) goes beside it, and the clients take either (``DescentClient(events=...)``).
 """
 
 from __future__ import annotations
