@@ -83,6 +83,7 @@ export class CurveChart {
     const hasPoints = this.count() > 0;
     this.root.dataset.series = String(this.series.filter((s) => s.points.size).length); // for tests and tools
     this.root.dataset.points = String(this.count());
+    this.root.dataset.scale = this.log ? "log" : "linear";
     this.placeholder.textContent = this.series.length ? this.emptyText : this.noneText;
     this.placeholder.hidden = hasPoints;
     if (!hasPoints) {

@@ -28,9 +28,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
-    """One chromium for the session (headless, Debian's binary)."""
+    """One chromium per module (headless, Debian's binary). Not per session: Playwright's sync API keeps
+    an event loop running in this thread while it is started, and a later test's ``asyncio.run`` fails."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -140,6 +140,10 @@ def test_a_sweeps_decision_boundaries_appear_side_by_side(page: Page) -> None:
     assert page.locator("#x-chart").get_attribute("data-series") == "3"
     labels = page.locator("#x-legend [data-legend]").all_inner_texts()
     assert labels == ["lr=0.001", "lr=0.01", "lr=0.1"], labels
+    expect(page.locator("#x-chart")).to_have_attribute("data-scale", "linear")
+    page.check("#x-log")
+    expect(page.locator("#x-chart")).to_have_attribute("data-scale", "log")
+    assert page.locator("#x-chart").get_attribute("data-series") == "3", "the curves are kept"
     shoot(page, "sweep-boundaries")
 
 
@@ -203,6 +207,12 @@ def test_the_courses_comparison_from_one_button(page: Page) -> None:
     page.click("#run-comparison")
     page.wait_for_url("**/#/experiments/*")
     expect(page.locator("#x-table tbody tr")).to_have_count(3)
+    page.wait_for_function(
+        """() => Number(document.querySelector('#x-chart').dataset.series) === 3
+            && document.querySelector('#x-status .badge')?.textContent === 'running'""",
+        timeout=120_000,
+    )
+    shoot(page, "comparison-live")
     expect(page.locator("#x-status .badge")).to_have_text("succeeded", timeout=840_000)
     rows = page.locator("#x-table tbody tr")
     table = {
