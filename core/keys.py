@@ -94,6 +94,10 @@ class Keys:
         """``P:owner:{owner}:submissions:{minute}``: the owner's submissions counted in that minute."""
         return f"{self.prefix}:owner:{owner}:submissions:{minute}"
 
+    def uploads(self, owner: str, minute: int | str) -> str:
+        """``P:owner:{owner}:uploads:{minute}``: the owner's dataset uploads counted in that minute."""
+        return f"{self.prefix}:owner:{owner}:uploads:{minute}"
+
     def experiment(self, experiment_id: str) -> str:
         """``P:experiment:{id}``: an experiment's record (a hash)."""
         return f"{self.prefix}:experiment:{experiment_id}"
@@ -189,17 +193,21 @@ LAYOUT: tuple[KeyInfo, ...] = (
         _P.dataset("{dataset_id}"),
         "hash",
         "`id`, `owner`, `created_at`, `filename`, `format` (`csv`, `npy`, `npz`), `n_features`, "
-        "`n_examples`, `summary` (JSON: class counts, per-feature statistics)",
-        "none",
+        "`n_examples`, `bytes` (of the data), `summary` (JSON: class counts, statistics of the first "
+        "`dataset_summary_features` features); written with its data and index entry by one script",
+        "`dataset_ttl_seconds`, restarted when a job is submitted on it or a worker loads it",
     ),
     KeyInfo(
         _P.dataset_data("{dataset_id}"),
         "string",
         "`.npz` of `X` (features × examples, float64) and `Y` (1 × examples)",
-        "none",
+        "the record's",
     ),
     KeyInfo(
-        _P.owner_datasets("{owner}"), "sorted set", "the owner's dataset ids, score = `created_at`", "none"
+        _P.owner_datasets("{owner}"),
+        "sorted set",
+        "the owner's dataset ids, score = `created_at`; ids whose record expired are dropped when it is read",
+        "`dataset_ttl_seconds` from the owner's latest upload or use",
     ),
     KeyInfo(
         _P.idempotency("{owner}", "{key_digest}"),
@@ -211,6 +219,12 @@ LAYOUT: tuple[KeyInfo, ...] = (
         _P.submissions("{owner}", "{minute}"),
         "string",
         "the owner's job submissions counted in that unix minute (`INCR`: the rate limit)",
+        "120 s",
+    ),
+    KeyInfo(
+        _P.uploads("{owner}", "{minute}"),
+        "string",
+        "the owner's dataset uploads counted in that unix minute (`INCR`: the rate limit)",
         "120 s",
     ),
     KeyInfo(

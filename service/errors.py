@@ -9,8 +9,10 @@ for every other status one message. The statuses, each the one documented on the
 * 409: the resource is in the wrong state (no model yet, already finished, an idempotent request in flight);
 * 413: a body or upload over its cap (``service.limits``); 415: a JSON body sent as another media type;
 * 422: well-formed input the service cannot use (a field's type or bound, a cap, a file's content);
-* 429: over the submission rate; 503: Redis unreachable, stuck past the client's timeout, loading its
-  data or refusing writes, or the queue full, each with ``Retry-After``;
+* 429: over the submission or upload rate; 503: Redis unreachable, stuck past the client's timeout,
+  loading its data or refusing writes, the queue full, or every upload parser busy, each with
+  ``Retry-After``; 507: Redis is full (at its ``maxmemory``, with ``noeviction`` it refuses writes), with
+  ``Retry-After``;
 * 500: anything unexpected, with a generic message (the traceback goes to the log, never to the client).
 
 The pure ASGI middlewares (``service.auth``, ``service.limits``) answer with :func:`error_response` too.
@@ -38,8 +40,16 @@ log = logging.getLogger("descent.service")
 
 RETRY_AFTER_SECONDS = 2
 
-REDIS_UNAVAILABLE = ("LOADING", "MISCONF", "OOM", "READONLY", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN")
-"""Prefixes of Redis error replies that mean "not now" (loading its AOF, disk or memory full, a replica)."""
+REDIS_UNAVAILABLE = ("LOADING", "MISCONF", "READONLY", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN")
+"""Prefixes of Redis error replies that mean "not now" (loading its AOF, disk full, a replica)."""
+REDIS_FULL = "OOM command not allowed"
+"""In Redis' refusal of a write at its maxmemory (at the start of the reply, or inside a script's error)."""
+REDIS_FULL_RETRY_AFTER = 60
+REDIS_FULL_DETAIL = (
+    "the job store (Redis) is full: it is at its memory cap (maxmemory, DESCENT_REDIS_MAXMEMORY_BYTES for "
+    "the embedded one) and refuses new data, so nothing was stored; delete datasets you no longer need "
+    "(DELETE /datasets/{id}) or retry once finished jobs and datasets have expired"
+)
 
 
 def _retry_after(seconds: int) -> dict[str, str]:
@@ -182,6 +192,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RedisResponseError)
     async def _redis_refused(request: Request, exc: RedisResponseError) -> JSONResponse:
+        if REDIS_FULL in str(exc):
+            log.warning("Redis is full: %s", exc)
+            REDIS_ERRORS.labels("OutOfMemory").inc()
+            return error_response(507, REDIS_FULL_DETAIL, _retry_after(REDIS_FULL_RETRY_AFTER))
         if str(exc).startswith(REDIS_UNAVAILABLE):
             return await _redis_down(request, exc)
         return await _unexpected(request, exc)
