@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ import numpy as np
 from core.datafiles import file_format, parse, summarize
 from core.datasizes import DataLimits, OverCap
 from trainer.errors import DataError
+
+NICE = 10
+"""How much lower than the API's the parser process's CPU priority is (``os.nice``)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,10 @@ def answer(request: dict[str, Any], out: BinaryIO) -> None:
 
 
 def main() -> None:
-    """Answer requests from stdin until it closes (warnings would only clutter the API's log)."""
+    """Answer requests from stdin until it closes, at a lower CPU priority than the API (``NICE``): a
+    parse is batch work, and on a busy machine the API's requests come first. Warnings would only clutter
+    the API's log."""
+    os.nice(NICE)
     warnings.simplefilter("ignore")
     for line in sys.stdin.buffer:
         answer(json.loads(line), sys.stdout.buffer)
