@@ -1,7 +1,7 @@
 """Abuse: 10 hostile clients against `descent serve` while 50 normal clients poll costs and submit jobs.
 
     .venv/bin/python bench/abuse.py [--seconds 60] [--normal 50] [--hostile 10] [--workers 2]
-                                    [--append docs/benchmarks.md]
+                                    [--poll-interval 1.0] [--append docs/benchmarks.md]
 
 It starts `descent serve` itself (an embedded Redis in a temporary folder, one uvicorn process,
 ``--workers`` workers, the default caps) with two API keys, one for the normal clients and one for the
@@ -18,8 +18,8 @@ invocation, two phases of ``--seconds`` each on the same service:
    inline data, and jobs over the caps (epochs × examples, parameters, width).
 
 Each normal client submits a small job (moons, 200–500 epochs), polls ``GET /jobs/{id}/costs?since=N``
-every 0.5 s until it has finished, then ``GET /jobs/{id}`` every 0.5 s, and submits the next job 10 s
-after the last. An error is any answer
+every ``--poll-interval`` seconds until it has finished, then ``GET /jobs/{id}`` as often, and submits
+the next job 10 s after the last. An error is any answer
 but 2xx and any transport error. A sampler reads the peak RSS of the API process, of its parser
 processes (summed) and of Redis, and Redis's ``used_memory``, every 0.1 s. It prints a Markdown table per
 phase (requests, errors, p50, p99, the p99 ratio, the peaks) and the hostile requests' answers by kind;
@@ -80,7 +80,9 @@ class Normal:
         return response.json()
 
 
-async def normal_client(client: httpx.AsyncClient, stats: Normal, end: float, seed: int) -> None:
+async def normal_client(
+    client: httpx.AsyncClient, stats: Normal, end: float, interval: float, seed: int
+) -> None:
     rng = random.Random(seed)
     await asyncio.sleep(rng.random())  # spread the clients over the first second
     job_id, last, since, submitted = None, None, 0, 0.0
@@ -101,7 +103,7 @@ async def normal_client(client: httpx.AsyncClient, stats: Normal, end: float, se
                     last, job_id = job_id, None
         elif last is not None:  # finished, not yet time for the next: look at it, as a page would
             await stats.call(client, "GET", f"/jobs/{last}")
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(interval)
 
 
 def attacks() -> list[tuple[str, Callable[[httpx.AsyncClient], object]]]:
@@ -164,7 +166,7 @@ async def run_phase(url: str, args: argparse.Namespace, kinds: list | None) -> t
         httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers=hostile_headers) as bad,
     ):
         end = time.monotonic() + args.seconds
-        tasks = [normal_client(normal, stats, end, i) for i in range(args.normal)]
+        tasks = [normal_client(normal, stats, end, args.poll_interval, i) for i in range(args.normal)]
         if kinds is not None:
             tasks += [hostile_client(bad, kinds, answers, end, i) for i in range(args.hostile)]
         await asyncio.gather(*tasks)
@@ -258,6 +260,7 @@ def main() -> None:
     parser.add_argument("--normal", type=int, default=50)
     parser.add_argument("--hostile", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--poll-interval", type=float, default=1.0, help="A normal client's pause.")
     parser.add_argument("--append", type=Path, help="Append the tables under '## Abuse' to this file.")
     args = parser.parse_args()
 
@@ -288,7 +291,8 @@ def main() -> None:
     header = (
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; `descent serve` "
         f"with {args.workers} workers, 1 API process, embedded Redis, default caps, rate limits off; "
-        f"{args.normal} normal clients, then the same with {args.hostile} hostile clients, "
+        f"{args.normal} normal clients (a request every {args.poll_interval:g} s each), then the same with "
+        f"{args.hostile} hostile clients, "
         f"{args.seconds:g} s each, all in the benchmark process; the load average (1 min) at the start of "
         f"each phase is in the table; {datetime.now():%Y-%m-%d}."
     )
