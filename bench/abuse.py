@@ -22,7 +22,9 @@ every ``--poll-interval`` seconds until it has finished, then ``GET /jobs/{id}``
 the next job 10 s after the last. An error is any answer
 but 2xx and any transport error. A sampler reads the peak RSS of the API process, of its parser
 processes (summed) and of Redis, and Redis's ``used_memory``, every 0.1 s. It prints a Markdown table per
-phase (requests, errors, p50, p99, the p99 ratio, the peaks) and the hostile requests' answers by kind;
+phase (requests, errors, p50, p99, the p99 ratio, the peaks) and the hostile requests' answers by kind.
+The hostile clients run in a process of their own, so that building and sending their bodies does not
+slow the event loop that times the normal clients;
 ``--append`` adds it with the command under "## Abuse" to a file.
 """
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import platform
 import random
@@ -38,6 +41,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -156,21 +160,41 @@ async def hostile_client(
             answers[kind][type(exc).__name__] += 1
 
 
-async def run_phase(url: str, args: argparse.Namespace, kinds: list | None) -> tuple[Normal, dict]:
-    stats, answers = Normal(), defaultdict(Counter)
+async def run_normal(url: str, args: argparse.Namespace) -> Normal:
+    stats = Normal()
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    normal_headers = {"Authorization": f"Bearer {NORMAL_KEY}"}
-    hostile_headers = {"Authorization": f"Bearer {HOSTILE_KEY}"}
-    async with (
-        httpx.AsyncClient(base_url=url, timeout=10, limits=limits, headers=normal_headers) as normal,
-        httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers=hostile_headers) as bad,
-    ):
+    headers = {"Authorization": f"Bearer {NORMAL_KEY}"}
+    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits, headers=headers) as client:
         end = time.monotonic() + args.seconds
-        tasks = [normal_client(normal, stats, end, args.poll_interval, i) for i in range(args.normal)]
-        if kinds is not None:
-            tasks += [hostile_client(bad, kinds, answers, end, i) for i in range(args.hostile)]
-        await asyncio.gather(*tasks)
-    return stats, answers
+        await asyncio.gather(
+            *(normal_client(client, stats, end, args.poll_interval, i) for i in range(args.normal))
+        )
+    return stats
+
+
+async def run_hostile(url: str, seconds: float, count: int) -> dict[str, Counter]:
+    kinds, answers = attacks(), defaultdict(Counter)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    headers = {"Authorization": f"Bearer {HOSTILE_KEY}"}
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers=headers) as client:
+        end = time.monotonic() + seconds
+        await asyncio.gather(*(hostile_client(client, kinds, answers, end, i) for i in range(count)))
+    return dict(answers)
+
+
+def hostile_process(url: str, seconds: float, count: int) -> dict[str, Counter]:
+    """The hostile clients, in a process of their own: building and sending their bodies must not slow
+    the loop that times the normal clients."""
+    return asyncio.run(run_hostile(url, seconds, count))
+
+
+def run_phase(url: str, args: argparse.Namespace, hostile: bool) -> tuple[Normal, dict[str, Counter]]:
+    if not hostile:
+        return asyncio.run(run_normal(url, args)), {}
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        answers = pool.submit(hostile_process, url, args.seconds, args.hostile)
+        stats = asyncio.run(run_normal(url, args))
+        return stats, answers.result()
 
 
 class Sampler:
@@ -264,7 +288,6 @@ def main() -> None:
     parser.add_argument("--append", type=Path, help="Append the tables under '## Abuse' to this file.")
     args = parser.parse_args()
 
-    kinds = attacks()
     service = ServeProcess(
         "--workers", str(args.workers),
         env={
@@ -278,10 +301,10 @@ def main() -> None:
     try:
         service.wait_ready()
         sampler = Sampler(service)
-        for name, hostile_kinds in (("baseline", None), ("abuse", kinds)):
+        for name, hostile in (("baseline", False), ("abuse", True)):
             load = os.getloadavg()[0]
             with sampler:
-                stats, answers = asyncio.run(run_phase(service.url, args, hostile_kinds))
+                stats, answers = run_phase(service.url, args, hostile)
             phases.append((name, stats, Counter(sampler.peaks), load))
             print(f"{name}: {len(stats.latencies)} requests, {sum(stats.errors.values())} errors", flush=True)
     finally:
@@ -292,8 +315,8 @@ def main() -> None:
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; `descent serve` "
         f"with {args.workers} workers, 1 API process, embedded Redis, default caps, rate limits off; "
         f"{args.normal} normal clients (a request every {args.poll_interval:g} s each), then the same with "
-        f"{args.hostile} hostile clients, "
-        f"{args.seconds:g} s each, all in the benchmark process; the load average (1 min) at the start of "
+        f"{args.hostile} hostile clients, {args.seconds:g} s each (the normal clients in the benchmark "
+        f"process, the hostile ones in a process of their own); the load average (1 min) at the start of "
         f"each phase is in the table; {datetime.now():%Y-%m-%d}."
     )
     output = f"{header}\n\n{report(phases, answers)}"
