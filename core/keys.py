@@ -82,6 +82,10 @@ class Keys:
         """``P:dataset:{id}:data``: its arrays (``.npz``)."""
         return f"{self.dataset(dataset_id)}:data"
 
+    def dataset_abandoned(self, dataset_id: str) -> str:
+        """``P:dataset:{id}:abandoned``: the API gave up publishing it (a late publish writes nothing)."""
+        return f"{self.dataset(dataset_id)}:abandoned"
+
     def owner_datasets(self, owner: str) -> str:
         """``P:owner:{owner}:datasets``: the owner's dataset ids."""
         return f"{self.prefix}:owner:{owner}:datasets"
@@ -202,6 +206,13 @@ LAYOUT: tuple[KeyInfo, ...] = (
         "string",
         "`.npz` of `X` (features × examples, float64) and `Y` (1 × examples)",
         "the record's",
+    ),
+    KeyInfo(
+        _P.dataset_abandoned("{dataset_id}"),
+        "string",
+        '`"1"`: the API timed out publishing the dataset and answered 503; its publish, if Redis runs it '
+        "later, writes nothing",
+        "60 s",
     ),
     KeyInfo(
         _P.owner_datasets("{owner}"),

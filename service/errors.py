@@ -28,6 +28,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -118,6 +119,23 @@ def error_response(status: int, detail: object, headers: dict[str, str] | None =
     return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=status, headers=headers)
 
 
+def redis_error_response(exc: RedisError) -> JSONResponse | None:
+    """The answer to a Redis error: 503 when Redis is down, stuck or says "not now", 507 when it is full;
+    None for any other (a bug: a 500)."""
+    if isinstance(exc, RedisResponseError) and REDIS_FULL in str(exc):
+        log.warning("Redis is full: %s", exc)
+        REDIS_ERRORS.labels("OutOfMemory").inc()
+        return error_response(507, REDIS_FULL_DETAIL, _retry_after(REDIS_FULL_RETRY_AFTER))
+    down = isinstance(exc, RedisConnectionError | RedisTimeoutError)
+    if down or (isinstance(exc, RedisResponseError) and str(exc).startswith(REDIS_UNAVAILABLE)):
+        log.warning("Redis unavailable: %s", exc)
+        REDIS_ERRORS.labels(type(exc).__name__).inc()
+        return error_response(
+            503, "the job store (Redis) is unavailable; retry shortly", _retry_after(RETRY_AFTER_SECONDS)
+        )
+    return None
+
+
 def _is_json(request: Request) -> bool:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     return media_type == "application/json" or media_type.endswith("+json")
@@ -183,22 +201,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
-    async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("Redis unavailable: %s", exc)
-        REDIS_ERRORS.labels(type(exc).__name__).inc()
-        return error_response(
-            503, "the job store (Redis) is unavailable; retry shortly", _retry_after(RETRY_AFTER_SECONDS)
-        )
-
     @app.exception_handler(RedisResponseError)
-    async def _redis_refused(request: Request, exc: RedisResponseError) -> JSONResponse:
-        if REDIS_FULL in str(exc):
-            log.warning("Redis is full: %s", exc)
-            REDIS_ERRORS.labels("OutOfMemory").inc()
-            return error_response(507, REDIS_FULL_DETAIL, _retry_after(REDIS_FULL_RETRY_AFTER))
-        if str(exc).startswith(REDIS_UNAVAILABLE):
-            return await _redis_down(request, exc)
-        return await _unexpected(request, exc)
+    async def _redis_error(request: Request, exc: RedisError) -> JSONResponse:
+        return redis_error_response(exc) or await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -4,7 +4,8 @@
 so the page works with no internet access; ReDoc is off. Pure ASGI middlewares run before any route, outermost
 first: ``service.request_id`` (``X-Request-ID`` taken or made, echoed, on every log line),
 ``service.metrics`` (requests and latency per route), ``service.auth`` (API keys, the request's owner) and
-``service.limits`` (413 for a body over its cap, before it is read, or a JSON body over its numbers).
+``service.limits`` (413 for a body over its cap, before it is read, or a JSON body over its numbers) and
+``service.admission`` (an upload's rate, quota and parser, before its body is read).
 Uploads are parsed in processes of their own (``service.parsers``), started on demand and stopped with
 the app. ``GET /metrics`` (unless
 ``metrics_enabled`` is off or ``metrics_port`` moves it) serves Prometheus's format; logs follow
@@ -32,6 +33,7 @@ from redis.retry import Retry
 
 from core.config import Settings, get_settings
 from core.logs import configure_logging
+from service.admission import UploadAdmissionMiddleware
 from service.auth import AuthMiddleware
 from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "max_upload_bytes": settings.max_upload_bytes,
         "max_inline_values": settings.max_inline_values,
     }
+    app.add_middleware(UploadAdmissionMiddleware)
     app.add_middleware(BodyLimitMiddleware, **limits)
     app.add_middleware(AuthMiddleware, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(MetricsMiddleware)

@@ -58,6 +58,6 @@ class StoreBase:
         self.dataset_ttl = settings.dataset_ttl_seconds
         self.max_datasets = settings.max_datasets_per_owner
         self.max_dataset_bytes = settings.max_dataset_bytes_per_owner
-        self.publish_window_seconds = settings.redis_timeout_seconds / 2
+        self.publish_window_seconds = settings.redis_timeout_seconds
         """How long after it is sent a dataset's publish may still run (``core.store.datasets``)."""
         self.keys = Keys(prefix)

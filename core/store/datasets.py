@@ -4,9 +4,12 @@ Lifecycle:
 
 * **Publish** (:meth:`Datasets.create_dataset`): one Lua script (``scripts/put_dataset.lua``) writes the
   data, the record and the index entry together, after checking the owner's quota
-  (``max_datasets_per_owner``, ``max_dataset_bytes_per_owner``) and a deadline on Redis' clock: the
-  API's client gives up after ``redis_timeout_seconds`` (a 503), so a script Redis runs later than half
-  that after it was sent writes nothing. A 503 therefore never leaves a dataset behind.
+  (``max_datasets_per_owner``, ``max_dataset_bytes_per_owner``). The API's client gives up after
+  ``redis_timeout_seconds`` and answers 503; then it marks the dataset abandoned (``…:abandoned``) and
+  deletes whatever a publish that ran meanwhile wrote, and a publish Redis runs after the mark writes
+  nothing. Should Redis not answer that either, the script's own deadline on Redis's clock
+  (``redis_timeout_seconds`` after it was sent) keeps a publish run later from writing. A 503 therefore
+  never leaves a dataset behind.
 * **Expiry**: every key of a dataset has ``dataset_ttl_seconds``, refreshed (:meth:`touch_dataset`) when a
   job is submitted on it and when a worker loads it. Ids of expired datasets are dropped from the owner's
   index whenever it is read, so a listing's ``total`` counts live datasets only.
@@ -16,6 +19,7 @@ Lifecycle:
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -23,6 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.store.base import ID, PUBLIC_OWNER, StoreBase, npz_to_arrays, number, text
 from core.store.scripts import lua
@@ -31,6 +38,8 @@ LISTED_FIELDS = (
     "id", "owner", "created_at", "filename", "format", "n_features", "n_examples", "bytes", "expires_at",
 )  # fmt: skip
 """The record's fields a listing reads (the summary is read only by ``GET /datasets/{id}``)."""
+ABANDONED_SECONDS = 60
+"""How long the mark of an abandoned publish is kept."""
 PUBLISH_ATTEMPTS = 5
 """Times a publish is tried again when a concurrent upload of the same owner changed the index."""
 
@@ -101,7 +110,7 @@ class Datasets(StoreBase):
             window = time.monotonic() - received + self.publish_window_seconds
             deadline = seconds * 1_000_000 + micros + int(window * 1_000_000)
             keys = [self.keys.dataset_data(dataset_id), self.keys.dataset(dataset_id), index]
-            keys += [self.keys.dataset(i) for i in ids]
+            keys += [self.keys.dataset_abandoned(dataset_id), *(self.keys.dataset(i) for i in ids)]
             args: list[Any] = [
                 deadline,
                 self.dataset_ttl,
@@ -111,11 +120,14 @@ class Datasets(StoreBase):
             ]
             args += [dataset_id, len(ids), *ids, npz]
             args += [item for pair in fields.items() for item in pair]
-            answer = [a.decode() if isinstance(a, bytes) else a for a in script(keys=keys, args=args)]
-            if answer[0] == "ok":
-                record = self.get_dataset(dataset_id)
-                assert record is not None
-                return record
+            try:
+                answer = [a.decode() if isinstance(a, bytes) else a for a in script(keys=keys, args=args)]
+            except (RedisConnectionError, RedisTimeoutError):
+                threading.Thread(target=self._abandon, args=(dataset_id, owner), daemon=True).start()
+                raise
+            if answer[0] == "ok":  # no read after the publish: a failing one would be a 503 for a stored set
+                raw = {name.encode(): str(value).encode() for name, value in fields.items()}
+                return _record(dataset_id, raw, summary=dict(summary))
             if answer[0] == "late":
                 raise WriteTooLate("Redis stored the dataset too late; nothing was kept")
             if answer[0] == "count":
@@ -130,6 +142,20 @@ class Datasets(StoreBase):
                     "(DELETE /datasets/{id}) or wait for one to expire"
                 )
         raise WriteTooLate("the owner's datasets kept changing while this one was stored; nothing was kept")
+
+    def _abandon(self, dataset_id: str, owner: str) -> None:
+        """After a publish whose answer never came (the API answers 503 at once; this runs in a thread of
+        its own): mark the dataset abandoned, so a publish Redis runs later writes nothing, and delete what
+        one that already ran wrote. Best effort: if Redis does not answer this either, the publish's
+        deadline still holds."""
+        try:
+            with self.redis.pipeline(transaction=True) as pipe:
+                pipe.set(self.keys.dataset_abandoned(dataset_id), "1", ex=ABANDONED_SECONDS)
+                pipe.delete(self.keys.dataset(dataset_id), self.keys.dataset_data(dataset_id))
+                pipe.zrem(self.keys.owner_datasets(owner), dataset_id)
+                pipe.execute()
+        except RedisError:
+            pass
 
     def check_dataset_quota(self, owner: str) -> None:
         """QuotaExceeded if the owner already keeps ``max_datasets_per_owner`` datasets (checked before an

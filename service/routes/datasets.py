@@ -2,13 +2,13 @@
 
 An upload is refused as early as its size is known, and never loaded into the API process:
 
-1. the owner's upload rate (429) and dataset count quota (413), before anything is read;
-2. a parser slot (``service.parsers``; 503 if every parser stays busy);
-3. the file is copied to a temporary file in 1 MiB chunks, a CSV's values counted as they go
+1. the owner's upload rate (429) and dataset count quota (413), and a parser (``service.parsers``; 503
+   if every parser stays busy), all before the body is read (``service.admission``);
+2. the file is copied to a temporary file in 1 MiB chunks, a CSV's values counted as they go
    (``core.datasizes.CsvCounter``: 413 past ``max_dataset_values``);
-4. a parser process checks the size from the headers (413 naming ``max_dataset_values`` or
+3. the parser process checks the size from the headers (413 naming ``max_dataset_values`` or
    ``max_features``), parses, summarizes and encodes it (422 saying what is wrong with the file);
-5. the store publishes data, record and index entry in one script, within the byte quota (413) and only
+4. the store publishes data, record and index entry in one script, within the byte quota (413) and only
    if Redis runs it before the client's deadline (else 503, and nothing is stored).
 """
 
@@ -28,7 +28,6 @@ from core.datasizes import CsvCounter, DataLimits, OverCap
 from core.store import QuotaExceeded, WriteTooLate
 from service.deps import OwnerDep, SettingsDep, StoreDep
 from service.errors import NotFound, PayloadTooLarge, Unavailable, Unprocessable
-from service.limits import check_upload
 from service.parsers import UploadParsers
 from service.schemas import MAX_OFFSET, DatasetBrief, DatasetList, DatasetPublic, ErrorBody
 from trainer.errors import DataError
@@ -97,17 +96,15 @@ async def upload_dataset(
 
     Kept for ``dataset_ttl_seconds`` after the upload or the last job that used it.
     """
-    await run_in_threadpool(check_upload, store, settings, owner)
     filename = file.filename or ""
     limits = DataLimits(settings.max_dataset_values, settings.max_features)
     parsers: UploadParsers = request.app.state.parsers
     try:
-        async with parsers.parser() as parser:
-            with _temporary_path() as path:
-                await run_in_threadpool(_spool, file, path, filename, settings.max_upload_bytes, limits)
-                prepared = await parsers.prepare(
-                    parser, path, filename, limits, settings.dataset_summary_features
-                )
+        with _temporary_path() as path:
+            await run_in_threadpool(_spool, file, path, filename, settings.max_upload_bytes, limits)
+            prepared = await parsers.prepare(
+                request.state.upload_parser, path, filename, limits, settings.dataset_summary_features
+            )
     except OverCap as exc:
         raise PayloadTooLarge(str(exc)) from None
     except DataError as exc:

@@ -62,7 +62,11 @@ class Api:
         return self.http.get("/datasets").json()["total"]
 
     def dataset_keys(self) -> list[bytes]:
-        return self.redis.keys("descent:dataset:*")
+        """Every key of a dataset but the marks of abandoned publishes (which hold no data, for 60 s)."""
+        keys = self.redis.keys("descent:dataset:*")
+        marks = [k for k in keys if k.endswith(b":abandoned")]
+        assert all(0 < self.redis.ttl(k) <= 60 and self.redis.get(k) == b"1" for k in marks)
+        return sorted(set(keys) - set(marks))
 
 
 def status_kb(pid: int, field: str) -> int:
