@@ -82,6 +82,10 @@ class Keys:
         """``P:dataset:{id}:data``: its arrays (``.npz``)."""
         return f"{self.dataset(dataset_id)}:data"
 
+    def dataset_pending(self, dataset_id: str) -> str:
+        """``P:dataset:{id}:pending``: its arrays while they are written, before the publish."""
+        return f"{self.dataset(dataset_id)}:pending"
+
     def dataset_abandoned(self, dataset_id: str) -> str:
         """``P:dataset:{id}:abandoned``: the API gave up publishing it (a late publish writes nothing)."""
         return f"{self.dataset(dataset_id)}:abandoned"
@@ -206,6 +210,13 @@ LAYOUT: tuple[KeyInfo, ...] = (
         "string",
         "`.npz` of `X` (features × examples, float64) and `Y` (1 × examples)",
         "the record's",
+    ),
+    KeyInfo(
+        _P.dataset_pending("{dataset_id}"),
+        "string",
+        "the `.npz` being written, in 1 MiB `APPEND`s (so no one write holds Redis long); the publish "
+        "renames it to `…:data`, or deletes it",
+        "60 s",
     ),
     KeyInfo(
         _P.dataset_abandoned("{dataset_id}"),

@@ -43,8 +43,8 @@ RETRY_AFTER_SECONDS = 2
 
 REDIS_UNAVAILABLE = ("LOADING", "MISCONF", "READONLY", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN")
 """Prefixes of Redis error replies that mean "not now" (loading its AOF, disk full, a replica)."""
-REDIS_FULL = "OOM command not allowed"
-"""In Redis' refusal of a write at its maxmemory (at the start of the reply, or inside a script's error)."""
+REDIS_FULL = "command not allowed when used memory"
+"""In Redis' refusal of a write at its maxmemory (redis-py's ``OutOfMemoryError``, or a script's error)."""
 REDIS_FULL_RETRY_AFTER = 60
 REDIS_FULL_DETAIL = (
     "the job store (Redis) is full: it is at its memory cap (maxmemory, DESCENT_REDIS_MAXMEMORY_BYTES for "
