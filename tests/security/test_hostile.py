@@ -279,6 +279,7 @@ def test_debug_sleep_at_any_point_of_an_upload_keeps_201_iff_listed(api: Api) ->
 
 def test_a_write_refused_for_memory_is_a_507_saying_why(api: Api) -> None:
     before, keys = api.datasets(), api.dataset_keys()
+    pending = set(api.redis.keys("descent:dataset:*:pending"))  # earlier tests' 503s may leave some (60 s)
     used = int(api.redis.info("memory")["used_memory"])
     api.redis.config_set("maxmemory", used + 200_000)
     try:
@@ -288,4 +289,4 @@ def test_a_write_refused_for_memory_is_a_507_saying_why(api: Api) -> None:
     assert response.status_code == 507, response.text
     assert "Redis) is full" in response.json()["detail"] and int(response.headers["retry-after"]) >= 1
     assert api.datasets() == before and api.dataset_keys() == keys
-    assert api.redis.keys("descent:dataset:*:pending") == []  # what was written is gone
+    assert set(api.redis.keys("descent:dataset:*:pending")) <= pending  # what this one wrote is gone
