@@ -4,7 +4,10 @@
 so the page works with no internet access; ReDoc is off. Pure ASGI middlewares run before any route, outermost
 first: ``service.request_id`` (``X-Request-ID`` taken or made, echoed, on every log line),
 ``service.metrics`` (requests and latency per route), ``service.auth`` (API keys, the request's owner) and
-``service.limits`` (413 for a body over its cap, before it is read). ``GET /metrics`` (unless
+``service.limits`` (413 for a body over its cap, before it is read, or a JSON body over its numbers) and
+``service.admission`` (an upload's rate, quota and parser, before its body is read).
+Uploads are parsed in processes of their own (``service.parsers``), started on demand and stopped with
+the app. ``GET /metrics`` (unless
 ``metrics_enabled`` is off or ``metrics_port`` moves it) serves Prometheus's format; logs follow
 ``log_format`` (``core.logs``). The API's Redis client has short timeouts and retries only a refused or
 dropped connection once, so an outage is a 503 within about ``settings.redis_timeout_seconds``. Run it with
@@ -30,11 +33,13 @@ from redis.retry import Retry
 
 from core.config import Settings, get_settings
 from core.logs import configure_logging
+from service.admission import UploadAdmissionMiddleware
 from service.auth import AuthMiddleware
 from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware, process_started, process_stopped, render, scrape_registry
 from service.openapi import document_common_responses, operation_id
+from service.parsers import UploadParsers
 from service.request_id import RequestIdMiddleware, bind_job_id
 from service.routes import (
     boundary,
@@ -70,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         process_started()
         yield
         process_stopped()
+        await app.state.parsers.aclose()
         if app.state.events is not None:
             await app.state.events.close()
         app.state.redis.close()
@@ -86,8 +92,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.redis = api_redis(settings)
     app.state.events = None  # service.events.hub.EventHub, made by the first event stream
+    app.state.parsers = UploadParsers(
+        settings.upload_parsers, settings.upload_wait_seconds, settings.upload_parse_seconds
+    )
     install_error_handlers(app)
-    limits = {"max_body_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}
+    limits = {
+        "max_body_bytes": settings.max_body_bytes,
+        "max_upload_bytes": settings.max_upload_bytes,
+        "max_inline_values": settings.max_inline_values,
+    }
+    app.add_middleware(UploadAdmissionMiddleware)
     app.add_middleware(BodyLimitMiddleware, **limits)
     app.add_middleware(AuthMiddleware, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(MetricsMiddleware)

@@ -59,7 +59,14 @@ def run_schemathesis(settings: Settings, tmp_path: Path, *headers: str) -> subpr
 def test_schemathesis_finds_nothing(settings: Settings, tmp_path: Path, keys: bool) -> None:
     # event streams of jobs that stay queued (no worker runs them) end after 0.2 s, as any stream ends
     # after events_max_seconds
-    tuned = settings.model_copy(update={"rate_limit_jobs_per_minute": 100_000, "events_max_seconds": 0.05})
+    tuned = settings.model_copy(
+        update={
+            "rate_limit_jobs_per_minute": 100_000,
+            "rate_limit_uploads_per_minute": 100_000,
+            "max_datasets_per_owner": 100_000,
+            "events_max_seconds": 0.05,
+        }
+    )
     headers: tuple[str, ...] = ()
     if keys:
         tuned = tuned.model_copy(
