@@ -12,9 +12,12 @@ The cap is ``settings.max_upload_bytes`` plus room for the multipart envelope on
 
 Submissions (:func:`check_submission`, before a job is stored): at most
 ``settings.rate_limit_jobs_per_minute`` per owner in each fixed minute (a Redis counter, one atomic
-INCR + EXPIRE), else a 429 whose ``Retry-After`` is the rest of the minute; and none while
+INCR + EXPIRE), else a 429 whose ``Retry-After`` is the rest of the minute; at most
+``settings.max_active_jobs_per_owner`` of the owner's jobs queued or running, an experiment's members
+counted one by one, else a 429; and none while
 ``settings.max_queued_jobs`` wait on the queue, a 503 with ``Retry-After``. The depth check is not atomic
-with the enqueue: concurrent submitters can pass it together, so the cap may be exceeded by as many.
+with the enqueue: concurrent submitters can pass it together, so the cap may be exceeded by as many (the
+same holds for the owner's cap, by as many requests as the owner sends at once).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ MULTIPART_OVERHEAD = 64 * 1024
 UPLOAD_PATHS = frozenset({"/datasets"})
 QUEUE_FULL_RETRY_AFTER = 10
 """Seconds a client is asked to wait when the queue is full."""
+ACTIVE_RETRY_AFTER = 10
+"""Seconds a client is asked to wait when it has its cap of jobs queued or running."""
 
 
 class BodyTooLarge(HTTPException):
@@ -104,6 +109,14 @@ def check_submission(jobs: JobQueue, owner: str, adding: int = 1) -> None:
                 f"over the rate limit of {limit} job submissions per minute; retry in {retry_after} s",
                 retry_after,
             )
+    active = jobs.store.count_active(owner)
+    if active + adding > settings.max_active_jobs_per_owner:
+        raise TooManyRequests(
+            f"{active} of your jobs are queued or running and this submission adds {adding}: over the cap "
+            f"of {settings.max_active_jobs_per_owner} per owner (max_active_jobs_per_owner); wait for some "
+            "to finish, or cancel some",
+            ACTIVE_RETRY_AFTER,
+        )
     if jobs.queue.count + adding > settings.max_queued_jobs:
         raise Unavailable(
             f"the queue is full ({settings.max_queued_jobs} jobs waiting, the cap); retry later",

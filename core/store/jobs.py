@@ -203,6 +203,13 @@ class Jobs(StoreBase):
                 pipe.execute()
         return [r for r in records if r is not None], int(self.redis.zcard(index))
 
+    def count_active(self, owner: str) -> int:
+        """How many of the owner's jobs are queued or running (two ZCARDs in one round trip)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.keys.owner_jobs(owner, QUEUED))
+            pipe.zcard(self.keys.owner_jobs(owner, RUNNING))
+            return sum(pipe.execute())
+
     def get_spec(self, job_id: str) -> TrainingSpec:
         """The job's spec as the shared model (KeyError if the job is unknown)."""
         raw = self.redis.hget(self.keys.job(job_id), "spec")
