@@ -40,8 +40,9 @@ value once per pass over it (about eight a step). The constants are several time
 ``bench/estimate.py`` measures on one BLAS thread, so that the estimate is pessimistic on a loaded
 machine too: a step's Python at ``STEP_SECONDS`` (measured 60–150 µs), BLAS at ``FLOPS_PER_SECOND``
 (measured 15–20 GFLOP/s on wide layers), a pass over a value at ``VALUE_SECONDS`` (measured 1.3–2.7 ns
-on arrays larger than the cache, up to 17 ns when the buffers are first touched). The estimate runs
-1.2–7 times the measured time (docs/benchmarks.md).
+on arrays larger than the cache, up to 17 ns when the buffers are first touched). On the 2-core machine of
+docs/benchmarks.md, shared (load average 3.6–4.7), the estimate was 1.0–3.8 times the measured time; the
+full-batch, memory-bound shapes are the closest to it.
 """
 
 from __future__ import annotations
