@@ -7,20 +7,24 @@ examples of ``n`` features, ``m_t`` of them trained on (``m_v`` held out for val
 
     data        (n + 1) m × (2 with a validation split, else 1)       X and Y as loaded (and split)
     rows        (n + 1) m_t + 6 m_t + (n + 1) × shuffled              [X.T | 1], labels, signs, permutation
-    vectors     per member P (3 + S)                                  parameters, gradient, scratch, slots
+    vectors     per member P (3 + S)                                 parameters, gradient, scratch, slots
+                and, stacked, P (2 + S) more                         a group's scratch, an ended member's copy
     passes      per member, per mini-batch size b in (B, B'):  b (1 + Σ_l (c h_l + 1))
                                                                       c = 4 solo (Z, A, slope, delta),
                                                                       3 stacked (Z and delta share)
     first       2 × members × (n + 1) h_1, stacked only               the first layers gathered side by side
     then the larger of
     evaluation  m_t × max_l (2 h_(l-1) [l > 1] + 2 h_l)              the forward pass of ``accuracy`` on
-                                                                      every training example (h_(k+1) = 1)
-    checkpoint  3 P (1 + S) per member                                a checkpoint's copy and its .npz
+                + P (1 + S) per member                                every training example (h_(k+1) = 1),
+                                                                      beside a checkpoint not yet written
+    checkpoint  4 P (1 + S) per member                                a checkpoint's copy, its .npz being
+                                                                      written, its bytes, and the one before
 
 ``shuffled`` is ``m_t`` when the rows fit in ``trainer.batches.GATHER_PER_BATCH_BYTES`` (the epoch is
 shuffled whole) and ``B + B'`` otherwise (each mini-batch is gathered). The evaluation runs after the
 last step with the passes' buffers still allocated, so it adds to them; a checkpoint is taken between
-epochs and dropped once written, so only the larger of the two counts. Measured against the peak
+epochs and dropped once a worker's writer thread stored it, so only its bytes can still be there during
+the evaluation. Measured against the peak
 resident set of a worker running the job (``tests/worker/test_memory_estimate.py``) this is within 25 %.
 
 Time, in seconds, is a pessimistic model of the same loop::
@@ -107,13 +111,15 @@ def estimate_stack(configs: Sequence[TrainConfig], n_features: int, n_examples: 
     whole = (n + 1) * m_t * VALUE_BYTES <= GATHER_PER_BATCH_BYTES
     rows = (n + 1) * m_t + 6 * m_t + (n + 1) * (m_t if whole else batch + last)
     vectors = sum(n_params * (3 + s) for s in slots)
-    checkpoint = sum(3 * n_params * (1 + s) for s in slots)
+    if k > 1:
+        vectors += sum(n_params * (2 + s) for s in slots)
+    state = sum(n_params * (1 + s) for s in slots)
     per_unit = 4 if k == 1 else 3
     passes = k * (batch + last) * (1 + sum(per_unit * h + 1 for h in hidden))
     first = 2 * k * (n + 1) * hidden[0] if k > 1 else 0
     outs = [*hidden, 1]
     evaluation = m_t * max(2 * outs[i] + (2 * outs[i - 1] if i else 0) for i in range(len(outs)))
-    memory = VALUE_BYTES * (data + rows + vectors + passes + first + max(evaluation, checkpoint))
+    memory = VALUE_BYTES * (data + rows + vectors + passes + first + max(evaluation + state, 4 * state))
 
     flops = 6.0 * k * n_params * m_t * shared.epochs
     step_values = batch * (n + 1) + 8 * k * batch * sum(h + 1 for h in hidden)

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import redis
 
@@ -43,7 +43,7 @@ class RunReporter:
     """Streams one run (one job, or the members of a stack) to the store, from a writer thread.
 
     The training thread only hands things over: ``on_point`` buffers a point, ``on_epoch`` notes the epoch
-    and, every ``checkpoint_seconds``, takes a ``snapshot()`` of the trainer's state (a copy), and
+    and, every ``checkpoint_seconds``, takes a ``snapshot()`` of the trainer's state (its bytes), and
     :meth:`after_points` queues a write (a stack member's end). The writer thread writes, every flush
     interval (``FLUSH_SECONDS`` for up to ``MEMBERS_PER_FLUSH_INTERVAL`` members and as much again for each
     further such group, at most ``MAX_FLUSH_SECONDS``), in this order and only once the one before it
@@ -71,8 +71,8 @@ class RunReporter:
         store: JobStore,
         watch: Watch,
         shutdown: threading.Event,
-        snapshot: Callable[[], Any],
-        save_state: Callable[[Any, float], None],
+        snapshot: Callable[[], bytes],
+        save_state: Callable[[bytes, float], None],
         checkpoint_seconds: float,
         *,
         count_steps: Callable[[], int],
@@ -93,7 +93,7 @@ class RunReporter:
         self.flush_seconds = min(MAX_FLUSH_SECONDS, FLUSH_SECONDS * groups)
         self.next_checkpoint = now + checkpoint_seconds
         self._lock = threading.Lock()
-        self._checkpoint: tuple[Any, float] | None = None  # the newest snapshot not yet written
+        self._checkpoint: tuple[bytes, float] | None = None  # the newest snapshot not yet written
         self._queued: list[Callable[[], object]] = []
         self._written: tuple[int, dict[str, int]] | None = None  # the progress last written
         self._closing, self._discard = threading.Event(), threading.Event()

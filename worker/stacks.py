@@ -74,14 +74,14 @@ def execute_stack(jobs: JobQueue, stack_id: str, settings: Settings, shutdown: t
             raise  # left running: RQ's abandoned-job handling retries the stack
         watch.deadline = time.monotonic() + limit - spent
 
-        def save_state(checkpoint: StackCheckpoint, seconds: float) -> None:
-            store.save_stack_state(stack_id, checkpoint.to_bytes(), seconds)
+        def save_state(checkpoint: bytes, seconds: float) -> None:
+            store.save_stack_state(stack_id, checkpoint, seconds)
 
         with RunReporter(
             store,
             watch,
             shutdown,
-            training.checkpoint,
+            lambda: training.checkpoint().to_bytes(),
             save_state,
             settings.checkpoint_seconds,
             count_steps=lambda: int(training.records.steps.sum()),

@@ -127,14 +127,14 @@ def execute(jobs: JobQueue, job_id: str, settings: Settings, shutdown: threading
             return "failed"
         watch.deadline = time.monotonic() + limit - spent
 
-        def save_state(checkpoint: Checkpoint, seconds: float) -> None:
-            store.save_run_state(job_id, checkpoint.to_bytes(), seconds)
+        def save_state(checkpoint: bytes, seconds: float) -> None:
+            store.save_run_state(job_id, checkpoint, seconds)
 
         with RunReporter(
             store,
             watch,
             shutdown,
-            training.checkpoint,
+            lambda: training.checkpoint().to_bytes(),
             save_state,
             settings.checkpoint_seconds,
             count_steps=lambda: training.step,
