@@ -5,27 +5,26 @@ examples of ``n`` features, ``m_t`` of them trained on (``m_v`` held out for val
 ``h_1 … h_k``, ``P`` parameters per member, ``S`` optimizer slots and ``B`` examples per mini-batch
 (``B'``, the last, smaller mini-batch of an epoch, if any)::
 
-    data        (n + 1) m × (2 with a validation split, else 1)       X and Y as loaded (and split)
-    rows        (n + 1) m_t + 6 m_t + (n + 1) × shuffled              [X.T | 1], labels, signs, permutation
-    vectors     per member P (3 + S)                                 parameters, gradient, scratch, slots
-                and, stacked, P (2 + S) more                         a group's scratch, an ended member's copy
-    passes      per member, per mini-batch size b in (B, B'):  b (1 + Σ_l (c h_l + 1))
-                                                                      c = 4 solo (Z, A, slope, delta),
-                                                                      3 stacked (Z and delta share)
-    first       2 × members × (n + 1) h_1, stacked only               the first layers gathered side by side
+    data        (n + 1) m × (2 with a validation split, else 1)    X and Y as loaded (and split)
+    rows        (n + 1) m_t + 6 m_t + (n + 1) × shuffled           [X.T | 1], labels, signs, permutation
+    vectors     per member P (3 + S)                               parameters, gradient, scratch, slots;
+                and, stacked, P (2 + S) more                       a group's scratch, an ended member's copy
+    passes      per member and mini-batch size b in (B, B'):       c = 4 solo (Z, A, slope, delta),
+                b (1 + Σ_l (c h_l + 1))                            3 stacked (Z and delta share a buffer)
+    first       2 × members × (n + 1) h_1, stacked only            the first layers gathered side by side
     then the larger of
-    evaluation  m_t × max_l (2 h_(l-1) [l > 1] + 2 h_l)              the forward pass of ``accuracy`` on
-                + P (1 + S) per member                                every training example (h_(k+1) = 1),
-                                                                      beside a checkpoint not yet written
-    checkpoint  4 P (1 + S) per member                                a checkpoint's copy, its .npz being
-                                                                      written, its bytes, and the one before
+    evaluation  m_t × max_l (2 h_(l-1) [l > 1] + 2 h_l)           the forward pass of ``accuracy`` on every
+                + P (1 + S) per member                             training example (h_(k+1) = 1), beside
+                                                                   a checkpoint not yet written
+    checkpoint  4 P (1 + S) per member                             a checkpoint's copy, its .npz being
+                                                                   written, its bytes, and the one before
 
 ``shuffled`` is ``m_t`` when the rows fit in ``trainer.batches.GATHER_PER_BATCH_BYTES`` (the epoch is
 shuffled whole) and ``B + B'`` otherwise (each mini-batch is gathered). The evaluation runs after the
 last step with the passes' buffers still allocated, so it adds to them; a checkpoint is taken between
 epochs and dropped once a worker's writer thread stored it, so only its bytes can still be there during
-the evaluation. Measured against the peak
-resident set of a worker running the job (``tests/worker/test_memory_estimate.py``) this is within 25 %.
+the evaluation. Measured against the peak resident set of a worker running the job
+(``tests/worker/test_memory_estimate.py``), this is within 25 % (docs/benchmarks.md: within 7 %).
 
 Time, in seconds, is a pessimistic model of the same loop::
 
