@@ -36,9 +36,21 @@ from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware, process_started, process_stopped, render, scrape_registry
 from service.openapi import document_common_responses, operation_id
 from service.request_id import RequestIdMiddleware, bind_job_id
-from service.routes import boundary, datasets, events, experiments, health, jobs, models, plots
+from service.routes import (
+    boundary,
+    datasets,
+    events,
+    experiment_events,
+    experiments,
+    health,
+    jobs,
+    models,
+    plots,
+)
 
 SWAGGER_STATIC = "/static/swagger"
+PAGE_ASSETS = "/assets"
+PAGE_FILES = Path(__file__).parent / "static"
 # Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI writes), as shipped in the fastapi-offline wheel.
 SWAGGER_FILES = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 
@@ -80,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AuthMiddleware, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    for module in (jobs, events, models, boundary, experiments, datasets, plots, health):
+    for module in (jobs, events, models, boundary, experiments, experiment_events, datasets, plots, health):
         app.include_router(module.router, dependencies=[Depends(bind_job_id)])
     if settings.metrics_enabled and settings.metrics_port is None:
         _mount_metrics(app, settings)
@@ -113,12 +125,19 @@ def _mount_metrics(app: FastAPI, settings: Settings) -> None:
 
 
 def _mount_page(app: FastAPI) -> None:
-    """``/``: a page to submit jobs and compare their cost histories in a browser."""
-    page = (Path(__file__).parent / "static" / "index.html").read_text()
+    """``/``: the page to compose, watch and compare jobs and experiments; its scripts, styles and the
+    vendored uPlot at ``/assets`` (everything from the package, no CDN), and ``/favicon.ico``."""
+    page = (PAGE_FILES / "index.html").read_text()
+    favicon = (PAGE_FILES / "favicon.ico").read_bytes()
+    app.mount(PAGE_ASSETS, StaticFiles(directory=PAGE_FILES), name="assets")
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
         return HTMLResponse(page)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon_ico() -> Response:
+        return Response(favicon, media_type="image/x-icon", headers={"Cache-Control": "max-age=86400"})
 
 
 def _mount_docs(app: FastAPI) -> None:
