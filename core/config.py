@@ -153,7 +153,26 @@ class Settings(BaseSettings):
     max_job_seconds: float = Field(
         default=3600.0,
         gt=0,
-        description="Cap on a job's wall-clock limit; the limit itself is derived from the job's size.",
+        description="Cap on a job's estimated training time (a 422 over it, before it is queued) and on its "
+        "wall-clock limit; the limit itself is derived from the job's size.",
+    )
+    max_step_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Cap on a job's estimated time of one training step (422 over it): cancel, checkpoints "
+        "and a worker's shutdown are acted on between steps.",
+    )
+    max_job_memory_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=1,
+        description="Cap on a job's estimated peak memory in the worker (422 over it, naming both numbers); "
+        "an experiment's stack is split so that each fits.",
+    )
+    max_active_jobs_per_owner: int = Field(
+        default=512,
+        ge=1,
+        description="Jobs one owner may have queued or running at once, an experiment's members included "
+        "(429 over it).",
     )
     min_job_seconds: float = Field(
         default=30.0, gt=0, description="Floor of a job's wall-clock limit (max_job_seconds wins if smaller)."

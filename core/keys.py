@@ -147,7 +147,8 @@ LAYOUT: tuple[KeyInfo, ...] = (
         _P.job("{job_id}"),
         "hash",
         "`id`, `owner`, `status` (`queued`, `running`, `succeeded`, `failed`, `canceled`), `spec` (the "
-        "`TrainingSpec` as JSON), `epoch` (epochs completed), `epochs`, `created_at`, `started_at`, "
+        "`TrainingSpec` as JSON), `spec_summary` (the spec as listings show it: inline data as its shape, "
+        "`core.spec.summary`), `epoch` (epochs completed), `epochs`, `created_at`, `started_at`, "
         "`finished_at`, `updated_at` (unix seconds), `result` (JSON: `accuracy`, `validation_accuracy`, "
         "`final_cost`, `seconds`, …), `error` (a reason a user understands); written by the worker: `run` "
         "(the id of the run that owns the job), `rq_job` (the RQ job that runs it), `timeout_seconds` (the "
@@ -193,7 +194,8 @@ LAYOUT: tuple[KeyInfo, ...] = (
     KeyInfo(
         _P.owner_jobs("{owner}"),
         "sorted set",
-        "the owner's job ids, score = `created_at` (`GET /jobs` reads it newest first)",
+        "the owner's job ids, score = `created_at` (`GET /jobs` reads it newest first; it first drops the "
+        "ids created over a result TTL ago whose job expired)",
         "none",
     ),
     KeyInfo(_P.owner_jobs("{owner}", "{status}"), "sorted set", "the same ids, one set per status", "none"),
@@ -259,7 +261,7 @@ LAYOUT: tuple[KeyInfo, ...] = (
     KeyInfo(
         _P.owner_experiments("{owner}"),
         "sorted set",
-        "the owner's experiment ids, score = `created_at`",
+        "the owner's experiment ids, score = `created_at` (expired ones dropped as the job ids are)",
         "none",
     ),
     KeyInfo(

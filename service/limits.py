@@ -17,9 +17,12 @@ and ``settings.max_body_bytes`` on every other request.
 
 Submissions (:func:`check_submission`, before a job is stored): at most
 ``settings.rate_limit_jobs_per_minute`` per owner in each fixed minute (a Redis counter, one atomic
-INCR + EXPIRE), else a 429 whose ``Retry-After`` is the rest of the minute; and none while
+INCR + EXPIRE), else a 429 whose ``Retry-After`` is the rest of the minute; at most
+``settings.max_active_jobs_per_owner`` of the owner's jobs queued or running, an experiment's members
+counted one by one, else a 429; and none while
 ``settings.max_queued_jobs`` wait on the queue, a 503 with ``Retry-After``. The depth check is not atomic
-with the enqueue: concurrent submitters can pass it together, so the cap may be exceeded by as many.
+with the enqueue: concurrent submitters can pass it together, so the cap may be exceeded by as many (the
+same holds for the owner's cap, by as many requests as the owner sends at once).
 Uploads (:func:`check_upload`) have their own counter, ``settings.rate_limit_uploads_per_minute``.
 """
 
@@ -40,6 +43,8 @@ QUEUE_FULL_RETRY_AFTER = 10
 """Seconds a client is asked to wait when the queue is full."""
 STRUCTURE_VALUES = 65_536
 """Values a JSON body may hold on top of ``max_inline_values``: the rest of a spec, an experiment's grid."""
+ACTIVE_RETRY_AFTER = 10
+"""Seconds a client is asked to wait when it has its cap of jobs queued or running."""
 
 
 class BodyTooLarge(HTTPException):
@@ -134,6 +139,14 @@ def check_submission(jobs: JobQueue, owner: str, adding: int = 1) -> None:
                 f"over the rate limit of {limit} job submissions per minute; retry in {retry_after} s",
                 retry_after,
             )
+    active = jobs.store.count_active(owner)
+    if active + adding > settings.max_active_jobs_per_owner:
+        raise TooManyRequests(
+            f"{active} of your jobs are queued or running and this submission adds {adding}: over the cap "
+            f"of {settings.max_active_jobs_per_owner} per owner (max_active_jobs_per_owner); wait for some "
+            "to finish, or cancel some",
+            ACTIVE_RETRY_AFTER,
+        )
     if jobs.queue.count + adding > settings.max_queued_jobs:
         raise Unavailable(
             f"the queue is full ({settings.max_queued_jobs} jobs waiting, the cap); retry later",

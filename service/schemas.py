@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.datafiles import DataFormat
-from core.spec import TrainingSpec
+from core.spec import BuiltinDataset, TrainingSpec
+from core.spec.datasets import UploadedDataset
 from core.statuses import JobStatus
 from core.store import DatasetRecord, JobRecord
 
@@ -73,11 +74,16 @@ class JobPublic(BaseModel):
     label: str | None = Field(None, description="An experiment member's label: what it varies.")
 
     @classmethod
+    def spec_of(cls, spec: dict) -> TrainingSpec:
+        """The record's spec as this model shows it."""
+        return TrainingSpec.model_validate(spec)
+
+    @classmethod
     def of(cls, record: JobRecord) -> JobPublic:
         return cls(
             id=record.id,
             status=record.status,  # type: ignore[arg-type]
-            spec=TrainingSpec.model_validate(record.spec),
+            spec=cls.spec_of(record.spec),
             progress=Progress(epoch=record.epoch, epochs=record.epochs),
             created_at=_time(record.created_at),  # type: ignore[arg-type]
             started_at=_time(record.started_at),
@@ -93,10 +99,39 @@ class JobPublic(BaseModel):
         )
 
 
+class InlineShape(BaseModel):
+    n_features: int
+    n_examples: int
+
+
+class InlineSummary(BaseModel):
+    """Inline data in a listing: its shape; ``GET /jobs/{id}`` has the numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inline: InlineShape
+
+
+class SpecSummary(TrainingSpec):
+    """A spec in a listing (``core.spec.summary``): inline data is shown as its shape."""
+
+    dataset: BuiltinDataset | UploadedDataset | InlineSummary  # type: ignore[assignment]
+
+
+class JobSummary(JobPublic):
+    """A job in a listing: its spec summarized (``GET /jobs/{id}`` has the full spec)."""
+
+    spec: SpecSummary  # type: ignore[assignment]
+
+    @classmethod
+    def spec_of(cls, spec: dict) -> SpecSummary:
+        return SpecSummary.model_validate(spec)
+
+
 class JobList(BaseModel):
     """One page of jobs, newest first."""
 
-    items: list[JobPublic]
+    items: list[JobSummary]
     total: int = Field(description="Jobs matching the filter, all pages.")
     offset: int
     limit: int

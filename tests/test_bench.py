@@ -63,3 +63,12 @@ def test_sweep_quick_run_prints_every_measure_with_members_equal_to_their_solo_r
     ]
     assert all(float(row[2]) > 0 and float(row[4]) > 0 for row in rows)
     assert float(rows[1][7]) <= 1e-10 and float(rows[3][7]) <= 1e-10
+
+
+def test_the_estimate_benchmark_prints_every_quick_shape() -> None:
+    rows = table_rows(run_bench("--quick", "--repeat", "1", script="estimate.py"))
+    assert [row[0] for row in rows] == ["seed [5,2] b64", "[64,64] b64 adam"]
+    for row in rows:
+        measured, estimated, ratio = float(row[2]), float(row[3]), float(row[4])
+        assert measured > 0 and estimated > 0
+        assert abs(ratio - estimated / measured) < 0.06 * ratio + 0.05

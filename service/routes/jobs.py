@@ -29,6 +29,7 @@ from service.schemas import (
     JobList,
     JobPublic,
     JobStatus,
+    JobSummary,
     Progress,
 )
 
@@ -128,9 +129,10 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JobList:
-    """One page of jobs, optionally only those with one status."""
+    """One page of jobs, optionally only those with one status; each job's spec is summarized (inline
+    data as its shape: ``GET /jobs/{id}`` has the numbers)."""
     records, total = store.list_jobs(owner=owner, status=status_filter, offset=offset, limit=limit)
-    return JobList(items=[JobPublic.of(r) for r in records], total=total, offset=offset, limit=limit)
+    return JobList(items=[JobSummary.of(r) for r in records], total=total, offset=offset, limit=limit)
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses=NOT_FOUND, summary="A job's status")
