@@ -59,6 +59,8 @@ def _parse_csv(data: bytes, limits: DataLimits | None) -> tuple[np.ndarray, np.n
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError("the CSV file is not UTF-8 text") from None
+    if "\r" in text:  # Windows' and old Macs' line breaks
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     first, start, after = _next_line(text, 0)
     if first is None:
         raise DataError("the CSV file is empty")

@@ -151,3 +151,9 @@ def test_the_summary_is_bounded_in_features() -> None:
     summary = summarize(X, Y, max_features=3)
     assert summary["features_summarized"] == 3 and summary["feature_max"] == [1.0, 3.0, 5.0]
     assert summarize(X, Y)["features_summarized"] == 10
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_every_kind_of_line_break(newline: bytes) -> None:
+    X, Y = parse(newline.join([b"x1,x2,label", b"1,2,0", b"", b"3,4,1"]) + newline, "csv", LIMITS)
+    assert X.tolist() == [[1.0, 3.0], [2.0, 4.0]] and Y.tolist() == [[0.0, 1.0]]
