@@ -122,6 +122,7 @@ def attacks() -> list[tuple[str, Callable[[httpx.AsyncClient], object]]]:
         return lambda client: client.post(path, content=body, headers=json_headers)
 
     predict_path, moons = "/jobs/" + "0" * 32 + "/predict", {"name": "moons", "n_samples": 1_000_000}
+    big = {"dataset": moons, "epochs": 50, "layers": [1024, 1024], "mini_batch_size": "full"}
 
     def upload(name: str, data: bytes) -> Callable[[httpx.AsyncClient], object]:
         return lambda client: client.post(
@@ -143,6 +144,7 @@ def attacks() -> list[tuple[str, Callable[[httpx.AsyncClient], object]]]:
         ("job over epochs × examples", job({"dataset": moons, "epochs": 100})),
         ("job over parameters", job({"layers": [1024] * 10})),
         ("job over width", job({"layers": [5000]})),
+        ("job over memory (issue 15's, ~92 GiB)", job(big)),
     ]  # fmt: skip
 
 
