@@ -16,6 +16,7 @@ from rq import Queue
 from core.config import Settings
 from core.queue import JobQueue, rq_queue
 from core.store import JobStore
+from core.store.reads import JobReads
 
 
 async def get_settings(request: Request) -> Settings:
@@ -51,7 +52,13 @@ async def get_owner(request: Request) -> str:
     return request.state.owner
 
 
+async def get_reads(request: Request) -> JobReads:
+    """The polls' reads (a job, its costs, a listing) on the app's asyncio Redis client."""
+    return JobReads(request.app.state.async_redis.client())
+
+
 StoreDep = Annotated[JobStore, Depends(get_store)]
+ReadsDep = Annotated[JobReads, Depends(get_reads)]
 QueueDep = Annotated[Queue, Depends(get_queue)]
 OwnerDep = Annotated[str, Depends(get_owner)]
 

@@ -23,7 +23,8 @@ MAX_EPOCH = 2**53
 """Largest ``since`` of a costs query (epochs are exact as Redis scores up to here)."""
 
 
-def _time(seconds: float | None) -> datetime | None:
+def utc_time(seconds: float | None) -> datetime | None:
+    """Unix seconds as an aware UTC datetime (None stays None)."""
     return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
 
 
@@ -79,10 +80,10 @@ class JobPublic(BaseModel):
             status=record.status,  # type: ignore[arg-type]
             spec=TrainingSpec.model_validate(record.spec),
             progress=Progress(epoch=record.epoch, epochs=record.epochs),
-            created_at=_time(record.created_at),  # type: ignore[arg-type]
-            started_at=_time(record.started_at),
-            finished_at=_time(record.finished_at),
-            updated_at=_time(record.updated_at),  # type: ignore[arg-type]
+            created_at=utc_time(record.created_at),  # type: ignore[arg-type]
+            started_at=utc_time(record.started_at),
+            finished_at=utc_time(record.finished_at),
+            updated_at=utc_time(record.updated_at),  # type: ignore[arg-type]
             result=None if record.result is None else JobResult.model_validate(record.result),
             error=record.error,
             cancel_requested=record.cancel_requested,
@@ -211,7 +212,7 @@ class DatasetPublic(BaseModel):
             format=record.format,  # type: ignore[arg-type]
             n_features=record.n_features,
             n_examples=record.n_examples,
-            created_at=_time(record.created_at),  # type: ignore[arg-type]
+            created_at=utc_time(record.created_at),  # type: ignore[arg-type]
             summary=DatasetSummary.model_validate(record.summary),
         )
 

@@ -7,11 +7,14 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
+from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
+from core.keys import Keys
 from core.spec import TrainingSpec
 from core.statuses import CANCELED, FAILED, FINISHED, QUEUED, RUNNING, STATUSES, SUCCEEDED
 from core.store.base import ID, PUBLIC_OWNER, StoreBase, arrays_to_npz, number, text
@@ -68,19 +71,25 @@ def status_data(status: str, error: str | None = None, result: str | None = None
 
 @dataclass(frozen=True)
 class JobRecord:
-    """One job as stored; times are unix seconds."""
+    """One job as stored; times are unix seconds.
+
+    The spec and the result are kept as the JSON they are stored as (``spec_json``: the validated spec's
+    ``TrainingSpec.model_dump_json()``, its public form; ``result_json``: the worker's ``json.dumps``) and
+    parsed only when :attr:`spec` or :attr:`result` is read, so a poll that serves them as they are stored
+    never parses them.
+    """
 
     id: str
     owner: str
     status: str
-    spec: dict[str, Any]
+    spec_json: str
     epoch: int
     epochs: int
     created_at: float
     updated_at: float
     started_at: float | None
     finished_at: float | None
-    result: dict[str, Any] | None
+    result_json: str | None
     error: str | None
     cancel_requested: bool
     timeout_seconds: float | None = None
@@ -89,24 +98,34 @@ class JobRecord:
     label: str | None = None
     stack: str | None = None
 
+    @cached_property
+    def spec(self) -> dict[str, Any]:
+        """The spec as stored (plain JSON values)."""
+        return json.loads(self.spec_json)
 
-def _record(raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
+    @cached_property
+    def result(self) -> dict[str, Any] | None:
+        """A succeeded job's result as stored, else None."""
+        return None if self.result_json is None else json.loads(self.result_json)
+
+
+def record_of(raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
+    """The job of a ``HGETALL`` of its hash and whether its cancel flag is set; None for an empty hash."""
     if not raw or b"status" not in raw:
         return None
-    result = text(raw, "result")
     workers_lost = text(raw, "workers_lost")
     return JobRecord(
         id=text(raw, "id") or "",
         owner=text(raw, "owner") or PUBLIC_OWNER,
         status=text(raw, "status") or QUEUED,
-        spec=json.loads(text(raw, "spec") or "{}"),
+        spec_json=text(raw, "spec") or "{}",
         epoch=int(text(raw, "epoch") or 0),
         epochs=int(text(raw, "epochs") or 0),
         created_at=number(raw, "created_at") or 0.0,
         updated_at=number(raw, "updated_at") or 0.0,
         started_at=number(raw, "started_at"),
         finished_at=number(raw, "finished_at"),
-        result=None if result is None else json.loads(result),
+        result_json=text(raw, "result"),
         error=text(raw, "error"),
         cancel_requested=cancel,
         timeout_seconds=number(raw, "timeout_seconds"),
@@ -115,6 +134,37 @@ def _record(raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
         label=text(raw, "label"),
         stack=text(raw, "stack"),
     )
+
+
+LIST_READS = 3
+"""Times a listing reads its page when it meets jobs that expired (dropping them from the indexes between)."""
+
+
+def read_jobs(pipe: Pipeline | AsyncPipeline, keys: Keys, job_ids: Iterable[str]) -> None:
+    """Queue, per job, ``HGETALL`` of its hash and ``EXISTS`` of its cancel flag (:func:`records_of` reads
+    the replies)."""
+    for job_id in job_ids:
+        pipe.hgetall(keys.job(job_id))
+        pipe.exists(keys.cancel(job_id))
+
+
+def records_of(replies: Sequence[Any]) -> list[JobRecord | None]:
+    """The jobs of :func:`read_jobs`'s replies (None for one that is gone)."""
+    return [record_of(raw, bool(cancel)) for raw, cancel in zip(replies[::2], replies[1::2], strict=True)]
+
+
+def page_of(ids: Sequence[str], replies: Sequence[Any]) -> tuple[list[JobRecord], list[str]]:
+    """A listing's page from :func:`read_jobs`'s replies for ``ids``: the jobs found, and the ids of those
+    gone (expired), which :func:`drop_from_indexes` removes."""
+    records = records_of(replies)
+    gone = [job_id for job_id, record in zip(ids, records, strict=True) if record is None]
+    return [record for record in records if record is not None], gone
+
+
+def drop_from_indexes(pipe: Pipeline | AsyncPipeline, keys: Keys, owner: str, gone: Sequence[str]) -> None:
+    """Queue the removal of expired jobs from the owner's indexes."""
+    for key in [keys.owner_jobs(owner), *keys.status_indexes(owner)]:
+        pipe.zrem(key, *gone)
 
 
 class Jobs(StoreBase):
@@ -155,7 +205,7 @@ class Jobs(StoreBase):
             if pipe is None:
                 own.execute()
         raw = {k.encode(): str(v).encode() for k, v in fields.items()}
-        record = _record(raw, cancel=False)
+        record = record_of(raw, cancel=False)
         assert record is not None
         return record
 
@@ -167,7 +217,7 @@ class Jobs(StoreBase):
             pipe.hgetall(self.keys.job(job_id))
             pipe.exists(self.keys.cancel(job_id))
             raw, cancel = pipe.execute()
-        record = _record(raw, bool(cancel))
+        record = record_of(raw, bool(cancel))
         if record is None or (owner is not None and record.owner != owner):
             return None
         return record
@@ -175,33 +225,25 @@ class Jobs(StoreBase):
     def get_jobs(self, job_ids: Sequence[str]) -> list[JobRecord | None]:
         """Several jobs in one round trip (None for an unknown one)."""
         with self.redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hgetall(self.keys.job(job_id))
-                pipe.exists(self.keys.cancel(job_id))
-            replies = pipe.execute()
-        return [_record(raw, bool(cancel)) for raw, cancel in zip(replies[::2], replies[1::2], strict=True)]
+            read_jobs(pipe, self.keys, job_ids)
+            return records_of(pipe.execute())
 
     def list_jobs(
         self, owner: str = PUBLIC_OWNER, status: str | None = None, offset: int = 0, limit: int = 20
     ) -> tuple[list[JobRecord], int]:
         """One page of the owner's jobs, newest first, and the total count (optionally of one status)."""
         index = self.keys.owner_jobs(owner, status)
-        for _ in range(3):  # a page that met expired jobs is re-read once they are dropped from the index
+        for _ in range(LIST_READS):  # a page that met expired jobs is re-read once they leave the index
             ids = [i.decode() for i in self.redis.zrevrange(index, offset, offset + limit - 1)]
             with self.redis.pipeline(transaction=False) as pipe:
-                for job_id in ids:
-                    pipe.hgetall(self.keys.job(job_id))
-                    pipe.exists(self.keys.cancel(job_id))
-                replies = pipe.execute()
-            records = [_record(raw, bool(c)) for raw, c in zip(replies[::2], replies[1::2], strict=True)]
-            gone = [job_id for job_id, r in zip(ids, records, strict=True) if r is None]
+                read_jobs(pipe, self.keys, ids)
+                records, gone = page_of(ids, pipe.execute())
             if not gone:
                 break
             with self.redis.pipeline(transaction=False) as pipe:
-                for key in [self.keys.owner_jobs(owner), *self.keys.status_indexes(owner)]:
-                    pipe.zrem(key, *gone)
+                drop_from_indexes(pipe, self.keys, owner, gone)
                 pipe.execute()
-        return [r for r in records if r is not None], int(self.redis.zcard(index))
+        return records, int(self.redis.zcard(index))
 
     def get_spec(self, job_id: str) -> TrainingSpec:
         """The job's spec as the shared model (KeyError if the job is unknown)."""

@@ -1,0 +1,72 @@
+"""The JSON of the polling routes, written straight from the stored job: the bytes FastAPI would send for
+the response models (``JobPublic``, ``CostsPage``, ``JobList``), without building and validating them.
+
+* The spec is stored in its public form (``TrainingSpec.model_dump_json()`` of the validated spec, on
+  submission), so it is copied into the body as stored: never parsed, never validated again.
+* Every other value goes through ``pydantic_core.to_json``, the serializer the models use (the same
+  number, datetime and string formats; a non-finite cost is ``null``, as ``ser_json_inf_nan`` makes it),
+  in the models' field order. A result is read through ``JobResult`` first, as ``JobPublic.of`` does.
+
+``tests/service/test_bodies.py`` holds these equal, byte for byte, to the models' JSON for stored jobs of
+every kind; a change to a response model must change this module with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic_core import to_json
+
+from core.store import JobRecord
+from core.store.costs import CostsSnapshot
+from service.schemas import JobResult, utc_time
+
+MEDIA_TYPE = "application/json"
+
+
+def _json(value: object) -> bytes:
+    return to_json(value, inf_nan_mode="null")
+
+
+def job_body(record: JobRecord) -> bytes:
+    """``JobPublic.of(record)`` as JSON."""
+    head = _json({"id": record.id, "status": record.status})
+    result = record.result
+    tail = _json(
+        {
+            "progress": {"epoch": record.epoch, "epochs": record.epochs},
+            "created_at": utc_time(record.created_at),
+            "started_at": utc_time(record.started_at),
+            "finished_at": utc_time(record.finished_at),
+            "updated_at": utc_time(record.updated_at),
+            "result": None if result is None else JobResult.model_validate(result).model_dump(),
+            "error": record.error,
+            "cancel_requested": record.cancel_requested,
+            "timeout_seconds": record.timeout_seconds,
+            "workers_lost": record.workers_lost,
+            "experiment_id": record.experiment_id,
+            "label": record.label,
+        }
+    )
+    return b"".join((head[:-1], b',"spec":', record.spec_json.encode(), b",", tail[1:]))
+
+
+def job_list_body(items: Iterable[bytes], total: int, offset: int, limit: int) -> bytes:
+    """``JobList`` as JSON, from its items' JSON (each a :func:`job_body`)."""
+    tail = _json({"total": total, "offset": offset, "limit": limit})
+    return b"".join((b'{"items":[', b",".join(items), b"],", tail[1:]))
+
+
+def costs_body(job_id: str, page: CostsSnapshot, since: int) -> bytes:
+    """``CostsPage`` as JSON: the page's points after ``since``, each cost ``null`` if not finite."""
+    points = page.points
+    return _json(
+        {
+            "job_id": job_id,
+            "status": page.status,
+            "progress": {"epoch": page.epoch, "epochs": page.epochs},
+            "since": since,
+            "points": [{"epoch": epoch, "cost": cost} for epoch, cost in points],
+            "next_since": points[-1][0] if points else since,
+        }
+    )
