@@ -16,7 +16,7 @@ from rq import Queue
 from core.config import Settings
 from core.queue import JobQueue, rq_queue
 from core.store import JobStore
-from core.store.reads import JobReads
+from core.store.reads import OwnerReads
 
 
 async def get_settings(request: Request) -> Settings:
@@ -52,13 +52,15 @@ async def get_owner(request: Request) -> str:
     return request.state.owner
 
 
-async def get_reads(request: Request) -> JobReads:
-    """The polls' reads (a job, its costs, a listing) on the app's asyncio Redis client."""
-    return JobReads(request.app.state.async_redis.client())
+async def get_reads(request: Request) -> OwnerReads:
+    """What the requester's polls read (their job, its costs, their jobs), on the app's asyncio Redis
+    client: the owner (:func:`get_owner`) and the store in one dependency, since each costs a poll time."""
+    state = request.app.state
+    return OwnerReads(state.async_redis.client(), request.state.owner, JobStore(state.redis, state.settings))
 
 
 StoreDep = Annotated[JobStore, Depends(get_store)]
-ReadsDep = Annotated[JobReads, Depends(get_reads)]
+ReadsDep = Annotated[OwnerReads, Depends(get_reads)]
 QueueDep = Annotated[Queue, Depends(get_queue)]
 OwnerDep = Annotated[str, Depends(get_owner)]
 

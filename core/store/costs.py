@@ -12,9 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio.client import Pipeline as AsyncPipeline
-from redis.client import Pipeline
-
 from core.keys import CURVE_BLOCKS, Keys
 from core.store.base import ID, StoreBase
 from core.store.scripts import lua
@@ -106,7 +103,8 @@ class Costs(StoreBase):
 
     def costs_since(self, job_id: str, since: int = 0, limit: int | None = None) -> list[tuple[int, float]]:
         """Points with epoch > ``since``, oldest first, at most ``limit`` of them."""
-        return _points(self.redis.zrangebyscore(*costs_range(self.keys, job_id, since, limit)))
+        start = 0 if limit is not None else None
+        return _points(self.redis.zrangebyscore(self.keys.costs(job_id), f"({since}", "+inf", start, limit))
 
     def costs_of(self, job_ids: Sequence[str], since: int = 0) -> list[list[tuple[int, float]]]:
         """Each job's points with epoch > ``since``, in one round trip."""
@@ -120,31 +118,18 @@ class Costs(StoreBase):
         finished status comes with every point), or None for an unknown job."""
         if not ID.fullmatch(job_id):
             return None
-        with self.redis.pipeline(transaction=True) as pipe:
-            read_costs_page(pipe, self.keys, job_id, since, limit)
-            return snapshot_of(pipe.execute())
+        script = self.redis.register_script(lua("read_costs"))
+        return snapshot_of(script(keys=costs_page_keys(self.keys, job_id), args=[since, limit or 0]))
 
 
-def costs_range(
-    keys: Keys, job_id: str, since: int, limit: int | None
-) -> tuple[str, str, str, int | None, int | None]:
-    """``ZRANGEBYSCORE``'s key, bounds, start and count for the points after ``since`` (at most ``limit``)."""
-    return keys.costs(job_id), f"({since}", "+inf", 0 if limit is not None else None, limit
+def costs_page_keys(keys: Keys, job_id: str) -> list[str]:
+    """The ``KEYS`` of ``scripts/read_costs.lua`` (ARGV: since, and the limit or 0)."""
+    return [keys.job(job_id), keys.costs(job_id)]
 
 
-def read_costs_page(
-    pipe: Pipeline | AsyncPipeline, keys: Keys, job_id: str, since: int, limit: int | None
-) -> None:
-    """Queue the reads of a costs page (in a MULTI, so status and points agree): the job's owner, status and
-    progress, then its points after ``since``; :func:`snapshot_of` reads the replies."""
-    key, low, high, start, num = costs_range(keys, job_id, since, limit)
-    pipe.hmget(keys.job(job_id), ["owner", "status", "epoch", "epochs"])
-    pipe.zrangebyscore(key, low, high, start=start, num=num)
-
-
-def snapshot_of(replies: Sequence[Any]) -> CostsSnapshot | None:
-    """The snapshot of :func:`read_costs_page`'s replies, or None for an unknown job."""
-    (owner, job_status, epoch, epochs), members = replies
+def snapshot_of(reply: Sequence[Any]) -> CostsSnapshot | None:
+    """The snapshot of ``scripts/read_costs.lua``'s reply, or None for an unknown job."""
+    (owner, job_status, epoch, epochs), members = reply
     if job_status is None:
         return None
     return CostsSnapshot(owner.decode(), job_status.decode(), int(epoch), int(epochs), _points(members))

@@ -17,8 +17,8 @@ from redis.client import Pipeline
 from core.keys import Keys
 from core.spec import TrainingSpec
 from core.statuses import CANCELED, FAILED, FINISHED, QUEUED, RUNNING, STATUSES, SUCCEEDED
-from core.store.base import ID, PUBLIC_OWNER, StoreBase, arrays_to_npz, number, text
-from core.store.scripts import helpers
+from core.store.base import ID, PUBLIC_OWNER, StoreBase, arrays_to_npz
+from core.store.scripts import helpers, lua
 from core.store.stats import job_count_field
 
 # KEYS: the job's keys (``Keys.job_parts``: the hash first, its events stream second), then the owner's
@@ -109,54 +109,62 @@ class JobRecord:
         return None if self.result_json is None else json.loads(self.result_json)
 
 
-def record_of(raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
-    """The job of a ``HGETALL`` of its hash and whether its cancel flag is set; None for an empty hash."""
-    if not raw or b"status" not in raw:
+def record_of(fields: Mapping[str, str], cancel: bool) -> JobRecord | None:
+    """The job of its hash's fields (as text, empty ones left out: :func:`hash_fields`) and whether its
+    cancel flag is set; None without a status (an unknown job)."""
+    get = fields.get
+    if "status" not in fields:
         return None
-    workers_lost = text(raw, "workers_lost")
+    started_at, finished_at = get("started_at"), get("finished_at")
+    timeout_seconds, workers_lost = get("timeout_seconds"), get("workers_lost")
     return JobRecord(
-        id=text(raw, "id") or "",
-        owner=text(raw, "owner") or PUBLIC_OWNER,
-        status=text(raw, "status") or QUEUED,
-        spec_json=text(raw, "spec") or "{}",
-        epoch=int(text(raw, "epoch") or 0),
-        epochs=int(text(raw, "epochs") or 0),
-        created_at=number(raw, "created_at") or 0.0,
-        updated_at=number(raw, "updated_at") or 0.0,
-        started_at=number(raw, "started_at"),
-        finished_at=number(raw, "finished_at"),
-        result_json=text(raw, "result"),
-        error=text(raw, "error"),
+        id=get("id", ""),
+        owner=get("owner", PUBLIC_OWNER),
+        status=fields["status"],
+        spec_json=get("spec", "{}"),
+        epoch=int(get("epoch", 0)),
+        epochs=int(get("epochs", 0)),
+        created_at=float(get("created_at", 0.0)),
+        updated_at=float(get("updated_at", 0.0)),
+        started_at=None if started_at is None else float(started_at),
+        finished_at=None if finished_at is None else float(finished_at),
+        result_json=get("result"),
+        error=get("error"),
         cancel_requested=cancel,
-        timeout_seconds=number(raw, "timeout_seconds"),
+        timeout_seconds=None if timeout_seconds is None else float(timeout_seconds),
         workers_lost=None if workers_lost is None else int(workers_lost),
-        experiment_id=text(raw, "experiment_id"),
-        label=text(raw, "label"),
-        stack=text(raw, "stack"),
+        experiment_id=get("experiment_id"),
+        label=get("label"),
+        stack=get("stack"),
     )
+
+
+def hash_fields(flat: Sequence[bytes]) -> dict[str, str]:
+    """A hash's ``HGETALL`` as a Lua script returns it (field, value, …) as text, empty values left out."""
+    return {name.decode(): value.decode() for name, value in zip(flat[::2], flat[1::2], strict=True) if value}
 
 
 LIST_READS = 3
 """Times a listing reads its page when it meets jobs that expired (dropping them from the indexes between)."""
 
 
-def read_jobs(pipe: Pipeline | AsyncPipeline, keys: Keys, job_ids: Iterable[str]) -> None:
-    """Queue, per job, ``HGETALL`` of its hash and ``EXISTS`` of its cancel flag (:func:`records_of` reads
-    the replies)."""
-    for job_id in job_ids:
-        pipe.hgetall(keys.job(job_id))
-        pipe.exists(keys.cancel(job_id))
+def job_read_keys(keys: Keys, job_ids: Iterable[str]) -> list[str]:
+    """The ``KEYS`` of ``scripts/read_jobs.lua`` for these jobs: each one's hash, then its cancel flag."""
+    return [key for job_id in job_ids for key in (keys.job(job_id), keys.cancel(job_id))]
 
 
-def records_of(replies: Sequence[Any]) -> list[JobRecord | None]:
-    """The jobs of :func:`read_jobs`'s replies (None for one that is gone)."""
-    return [record_of(raw, bool(cancel)) for raw, cancel in zip(replies[::2], replies[1::2], strict=True)]
+def records_of(reply: Sequence[Any]) -> list[JobRecord | None]:
+    """The jobs of ``scripts/read_jobs.lua``'s reply (None for one that is gone)."""
+    return [
+        record_of(hash_fields(fields), bool(cancel))
+        for fields, cancel in zip(reply[::2], reply[1::2], strict=True)
+    ]
 
 
-def page_of(ids: Sequence[str], replies: Sequence[Any]) -> tuple[list[JobRecord], list[str]]:
-    """A listing's page from :func:`read_jobs`'s replies for ``ids``: the jobs found, and the ids of those
-    gone (expired), which :func:`drop_from_indexes` removes."""
-    records = records_of(replies)
+def page_of(ids: Sequence[str], reply: Sequence[Any]) -> tuple[list[JobRecord], list[str]]:
+    """A listing's page from ``scripts/read_jobs.lua``'s reply for ``ids``: the jobs found, and the ids of
+    those gone (expired), which :func:`drop_from_indexes` removes."""
+    records = records_of(reply)
     gone = [job_id for job_id, record in zip(ids, records, strict=True) if record is None]
     return [record for record in records if record is not None], gone
 
@@ -204,8 +212,7 @@ class Jobs(StoreBase):
             target.expire(self.keys.events(job_id), self.ttl)
             if pipe is None:
                 own.execute()
-        raw = {k.encode(): str(v).encode() for k, v in fields.items()}
-        record = record_of(raw, cancel=False)
+        record = record_of({k: str(v) for k, v in fields.items() if str(v)}, cancel=False)
         assert record is not None
         return record
 
@@ -213,20 +220,19 @@ class Jobs(StoreBase):
         """The job, or None if unknown, expired, or (``owner`` given) someone else's."""
         if not ID.fullmatch(job_id):
             return None
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.keys.job(job_id))
-            pipe.exists(self.keys.cancel(job_id))
-            raw, cancel = pipe.execute()
-        record = record_of(raw, bool(cancel))
+        (record,) = self.get_jobs([job_id])
         if record is None or (owner is not None and record.owner != owner):
             return None
         return record
 
     def get_jobs(self, job_ids: Sequence[str]) -> list[JobRecord | None]:
         """Several jobs in one round trip (None for an unknown one)."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            read_jobs(pipe, self.keys, job_ids)
-            return records_of(pipe.execute())
+        return records_of(self._read_jobs(job_ids))
+
+    def _read_jobs(self, job_ids: Sequence[str]) -> list[Any]:
+        if not job_ids:
+            return []
+        return self.redis.register_script(lua("read_jobs"))(keys=job_read_keys(self.keys, job_ids))
 
     def list_jobs(
         self, owner: str = PUBLIC_OWNER, status: str | None = None, offset: int = 0, limit: int = 20
@@ -234,16 +240,19 @@ class Jobs(StoreBase):
         """One page of the owner's jobs, newest first, and the total count (optionally of one status)."""
         index = self.keys.owner_jobs(owner, status)
         for _ in range(LIST_READS):  # a page that met expired jobs is re-read once they leave the index
-            ids = [i.decode() for i in self.redis.zrevrange(index, offset, offset + limit - 1)]
             with self.redis.pipeline(transaction=False) as pipe:
-                read_jobs(pipe, self.keys, ids)
-                records, gone = page_of(ids, pipe.execute())
+                pipe.zrevrange(index, offset, offset + limit - 1)
+                pipe.zcard(index)
+                members, total = pipe.execute()
+            ids = [member.decode() for member in members]
+            records, gone = page_of(ids, self._read_jobs(ids))
             if not gone:
                 break
             with self.redis.pipeline(transaction=False) as pipe:
                 drop_from_indexes(pipe, self.keys, owner, gone)
                 pipe.execute()
-        return records, int(self.redis.zcard(index))
+            total -= len(gone)
+        return records, int(total)
 
     def get_spec(self, job_id: str) -> TrainingSpec:
         """The job's spec as the shared model (KeyError if the job is unknown)."""

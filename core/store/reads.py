@@ -1,60 +1,86 @@
-"""The polls of the API on ``redis.asyncio``: a job, a page of its costs, a page of the owner's jobs.
+"""The polls of the API on ``redis.asyncio``: an owner's job, a page of its costs, a page of their jobs.
 
-:class:`JobReads` answers exactly as the synchronous store does (``Jobs.get_job``, ``Costs.costs_page``,
-``Jobs.list_jobs``): the same commands, queued by the same functions, read back by the same functions. It
-lets the API's polling routes run on the event loop instead of a worker thread.
+:class:`OwnerReads` answers as the synchronous store does (``Jobs.get_job``, ``Costs.costs_page``,
+``Jobs.list_jobs`` and ``Curves.costs_curve`` with ``owner``), with the same Lua scripts
+(``scripts/read_jobs.lua``, ``scripts/read_costs.lua``: one command a read, however many jobs) and the same
+parsers, so that the API's polling routes run on the event loop instead of a worker thread. A job of
+another owner is not there, as an unknown one.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
-from core.keys import DEFAULT_PREFIX, Keys
-from core.store.base import ID, PUBLIC_OWNER
-from core.store.costs import CostsSnapshot, read_costs_page, snapshot_of
-from core.store.jobs import LIST_READS, JobRecord, drop_from_indexes, page_of, read_jobs, records_of
+from core.keys import Keys
+from core.store.base import ID
+from core.store.costs import CostsSnapshot, costs_page_keys, snapshot_of
+from core.store.curve import Curves
+from core.store.jobs import LIST_READS, JobRecord, drop_from_indexes, job_read_keys, page_of, records_of
+from core.store.scripts import lua, sha
 
 
-class JobReads:
-    """What a poll reads, through an asyncio client."""
+class OwnerReads:
+    """What one owner's polls read, through an asyncio client; ``store`` (blocking) draws the charts."""
 
-    def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
-        self.redis = redis
-        self.keys = Keys(prefix)
+    def __init__(self, redis: Redis, owner: str, store: Curves) -> None:
+        self.redis, self.owner, self.store = redis, owner, store
+        self.keys: Keys = store.keys
 
-    async def get_job(self, job_id: str, owner: str | None = None) -> JobRecord | None:
-        """The job, or None if unknown, expired, or (``owner`` given) someone else's."""
+    async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
+        """Run ``scripts/{name}.lua`` by its SHA, loading it first if Redis does not know it."""
+        try:
+            return await self.redis.evalsha(sha(name), len(keys), *keys, *args)
+        except NoScriptError:
+            await self.redis.script_load(lua(name))
+            return await self.redis.evalsha(sha(name), len(keys), *keys, *args)
+
+    async def _read_jobs(self, job_ids: Sequence[str]) -> list[Any]:
+        return await self._script("read_jobs", job_read_keys(self.keys, job_ids)) if job_ids else []
+
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        """The job, or None if unknown, expired or someone else's."""
         if not ID.fullmatch(job_id):
             return None
-        async with self.redis.pipeline(transaction=False) as pipe:
-            read_jobs(pipe, self.keys, [job_id])
-            (record,) = records_of(await pipe.execute())
-        if record is None or (owner is not None and record.owner != owner):
-            return None
-        return record
+        (record,) = records_of(await self._read_jobs([job_id]))
+        return None if record is None or record.owner != self.owner else record
 
     async def costs_page(self, job_id: str, since: int = 0, limit: int | None = None) -> CostsSnapshot | None:
-        """The job's status, progress and points after ``since`` in one atomic round trip, or None for an
-        unknown job."""
+        """The job's status, progress and points after ``since``, read atomically; None if unknown or
+        someone else's."""
         if not ID.fullmatch(job_id):
             return None
-        async with self.redis.pipeline(transaction=True) as pipe:
-            read_costs_page(pipe, self.keys, job_id, since, limit)
-            return snapshot_of(await pipe.execute())
+        reply = await self._script("read_costs", costs_page_keys(self.keys, job_id), [since, limit or 0])
+        return self._own(snapshot_of(reply))
+
+    async def costs_curve(self, job_id: str, max_points: int) -> CostsSnapshot | None:
+        """The whole curve in at most ``max_points`` points (``Curves.costs_curve``, in a thread: it
+        downsamples with NumPy)."""
+        return self._own(await asyncio.to_thread(self.store.costs_curve, job_id, max_points))
+
+    def _own(self, page: CostsSnapshot | None) -> CostsSnapshot | None:
+        return None if page is None or page.owner != self.owner else page
 
     async def list_jobs(
-        self, owner: str = PUBLIC_OWNER, status: str | None = None, offset: int = 0, limit: int = 20
+        self, status: str | None = None, offset: int = 0, limit: int = 20
     ) -> tuple[list[JobRecord], int]:
         """One page of the owner's jobs, newest first, and the total count (optionally of one status)."""
-        index = self.keys.owner_jobs(owner, status)
+        index = self.keys.owner_jobs(self.owner, status)
         for _ in range(LIST_READS):
-            ids = [i.decode() for i in await self.redis.zrevrange(index, offset, offset + limit - 1)]
             async with self.redis.pipeline(transaction=False) as pipe:
-                read_jobs(pipe, self.keys, ids)
-                records, gone = page_of(ids, await pipe.execute())
+                pipe.zrevrange(index, offset, offset + limit - 1)
+                pipe.zcard(index)
+                members, total = await pipe.execute()
+            ids = [member.decode() for member in members]
+            records, gone = page_of(ids, await self._read_jobs(ids))
             if not gone:
                 break
             async with self.redis.pipeline(transaction=False) as pipe:
-                drop_from_indexes(pipe, self.keys, owner, gone)
+                drop_from_indexes(pipe, self.keys, self.owner, gone)
                 await pipe.execute()
-        return records, int(await self.redis.zcard(index))
+            total -= len(gone)
+        return records, int(total)
