@@ -13,6 +13,7 @@ every kind; a change to a response model must change this module with it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from pydantic_core import to_json
@@ -22,6 +23,8 @@ from core.store.costs import CostsSnapshot
 from service.schemas import JobResult, utc_time
 
 MEDIA_TYPE = "application/json"
+JOB_JSON = "service.bodies.job_body"
+"""The key of a record's JSON in ``JobRecord.derived``."""
 
 
 def _json(value: object) -> bytes:
@@ -29,17 +32,27 @@ def _json(value: object) -> bytes:
 
 
 def job_body(record: JobRecord) -> bytes:
-    """``JobPublic.of(record)`` as JSON."""
+    """``JobPublic.of(record)`` as JSON, kept with the record (``JobRecord.derived``): a job polled again
+    in the same state is the same record (``core.store.jobs.records_of``) and costs a lookup."""
+    body = record.derived.get(JOB_JSON)
+    if body is None:
+        body = record.derived[JOB_JSON] = _job_body(record)
+    return body
+
+
+def _job_body(record: JobRecord) -> bytes:
     head = _json({"id": record.id, "status": record.status})
-    result = record.result
-    tail = _json(
+    times = _json(
         {
             "progress": {"epoch": record.epoch, "epochs": record.epochs},
             "created_at": utc_time(record.created_at),
             "started_at": utc_time(record.started_at),
             "finished_at": utc_time(record.finished_at),
             "updated_at": utc_time(record.updated_at),
-            "result": None if result is None else JobResult.model_validate(result).model_dump(),
+        }
+    )
+    tail = _json(
+        {
             "error": record.error,
             "cancel_requested": record.cancel_requested,
             "timeout_seconds": record.timeout_seconds,
@@ -48,7 +61,14 @@ def job_body(record: JobRecord) -> bytes:
             "label": record.label,
         }
     )
-    return b"".join((head[:-1], b',"spec":', record.spec_json.encode(), b",", tail[1:]))
+    result = b"null" if record.result_json is None else result_body(record.result_json)
+    spec = record.spec_json.encode()
+    return b"".join((head[:-1], b',"spec":', spec, b",", times[1:-1], b',"result":', result, b",", tail[1:]))
+
+
+def result_body(result_json: str) -> bytes:
+    """A stored result (the worker's JSON) as ``JobResult`` writes it."""
+    return JobResult.model_validate(json.loads(result_json)).model_dump_json().encode()
 
 
 def job_list_body(items: Iterable[bytes], total: int, offset: int, limit: int) -> bytes:

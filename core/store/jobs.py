@@ -6,8 +6,8 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -97,6 +97,9 @@ class JobRecord:
     experiment_id: str | None = None
     label: str | None = None
     stack: str | None = None
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What readers derive from the record and keep with it (the API keeps its JSON): the reads of one
+    stored state of the job share one record (:func:`records_of`)."""
 
     @cached_property
     def spec(self) -> dict[str, Any]:
@@ -153,12 +156,28 @@ def job_read_keys(keys: Keys, job_ids: Iterable[str]) -> list[str]:
     return [key for job_id in job_ids for key in (keys.job(job_id), keys.cancel(job_id))]
 
 
+RECORDS_KEPT = 1024
+"""Records :func:`records_of` keeps, by stored state, so that a job unchanged since its last read is not
+parsed again (nor, by the API, serialised again: ``JobRecord.derived``)."""
+KEPT_BYTES = 16 * 1024
+"""The largest stored job (its fields' bytes) kept: up to about 50 MB of records and their JSON in all."""
+
+
 def records_of(reply: Sequence[Any]) -> list[JobRecord | None]:
-    """The jobs of ``scripts/read_jobs.lua``'s reply (None for one that is gone)."""
-    return [
-        record_of(hash_fields(fields), bool(cancel))
-        for fields, cancel in zip(reply[::2], reply[1::2], strict=True)
-    ]
+    """The jobs of ``scripts/read_jobs.lua``'s reply (None for one that is gone); a job read in the same
+    state (the same fields and cancel flag) as one of the last ``RECORDS_KEPT`` reads is the same record."""
+    return [_record(fields, bool(cancel)) for fields, cancel in zip(reply[::2], reply[1::2], strict=True)]
+
+
+def _record(fields: Sequence[bytes], cancel: bool) -> JobRecord | None:
+    if sum(map(len, fields)) > KEPT_BYTES:
+        return record_of(hash_fields(fields), cancel)
+    return _kept_record(tuple(fields), cancel)
+
+
+@lru_cache(maxsize=RECORDS_KEPT)
+def _kept_record(fields: tuple[bytes, ...], cancel: bool) -> JobRecord | None:
+    return record_of(hash_fields(fields), cancel)
 
 
 def page_of(ids: Sequence[str], reply: Sequence[Any]) -> tuple[list[JobRecord], list[str]]:
