@@ -10,18 +10,20 @@ difference is the app: ``bench.api_app`` is descent's own plus ``GET /bench/bare
 returning a 10-point JSON body, the baseline, served by the same process in the same run.
 
 Stored first: one finished job of 101 cost points (gd, 10000 epochs, a point every 100) and 19 short
-finished jobs, 20 in all. Then, in two phases, idle (the workers wait) and training (before each
-measurement it makes sure ``--workers`` long jobs train, 150000 epochs of gd each, and cancels them at the
-end), ``--rounds`` rounds of, for each path: the bare endpoint, ``/healthz``, ``GET /jobs/{id}`` and
-``GET /jobs/{id}/costs?since=0`` of the 101-point job, and ``GET /jobs?limit=20``, each for ``--seconds``
-with ``wrk -t1 -c<connections>`` (the paths in reverse order every other round). While training, the
-listing's 20 newest jobs include the training ones (queued, running or canceled).
+finished jobs, 20 in all. Then two phases, idle (the workers wait) and training (before each measurement
+it makes sure ``--workers`` long jobs train, 150000 epochs of gd each, and cancels them at the end). The
+paths: the bare endpoint, ``/healthz``, ``GET /jobs/{id}`` and ``GET /jobs/{id}/costs?since=0`` of the
+101-point job, and ``GET /jobs?limit=20`` (while training, its 20 newest jobs include the training ones).
+Each phase is ``--rounds`` rounds of: bare, then each other path followed by bare again (reversed every
+other round), each run ``wrk -t1 -c<connections> -d<seconds>`` (one thread: the server has the other core).
 
-Each row: the median over the rounds of req/s and of wrk's mean latency, and the median of each round's
-ratio to the bare endpoint's req/s in that round (the machine is shared: only ratios measured together
-compare). Targets: ``GET /jobs/{id}`` and its costs ≥ 0.7× bare, the listing ≥ 0.5×. Without wrk on the
-PATH (Debian: ``apt-get install wrk``) it falls back to a small asyncio HTTP/1.1 load generator in this
-process, and says so; that one shares the cores with the server, so its ratios are lower.
+The machine is shared and its load swings within seconds, so each run is compared with the bare runs just
+before and after it: its ratio is its req/s over their mean. A row shows the median over the rounds of
+req/s, of wrk's mean latency, of that ratio, and of the API process's CPU time (user + system) per request
+and its ratio (bare's CPU per request over the path's: the cost of a request, less sensitive to the other
+processes than its rate). Targets, on the req/s ratio: ``GET /jobs/{id}`` and its costs ≥ 0.7× bare, the
+listing ≥ 0.5×. Without wrk on the PATH (Debian: ``apt-get install wrk``) it falls back to a small asyncio
+HTTP/1.1 load generator in this process, and says so; that one shares the cores with the server.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's packages, ahead of an installed copy
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 
 from bench.api_app import BARE_PATH  # noqa: E402
 from descent.embedded_redis import free_port, start_redis, stop_process  # noqa: E402
@@ -151,6 +154,8 @@ class Run:
     rps: float
     mean_ms: float
     errors: int
+    cpu_us: float = 0.0
+    """The API process's CPU time (user + system) per request during the run."""
 
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -201,21 +206,34 @@ def python_load(url: str, seconds: float, connections: int) -> Run:
 
 
 def phase(stack: Stack, paths: dict[str, str], args: argparse.Namespace, load, trainer: Trainer | None):
-    """``--rounds`` rounds over ``paths``; per path the runs, and per round the ratio to bare."""
+    """``--rounds`` rounds of: bare, then each other path followed by bare again (the order of the others
+    reversed every other round). Per path its runs, its ratios to the mean of the two bare runs around
+    each of its runs (req/s, and the API's CPU time per request the other way round), and its CPU times."""
+    api = psutil.Process(stack.processes[0].pid)
     runs: dict[str, list[Run]] = {name: [] for name in paths}
-    ratios: dict[str, list[float]] = {name: [] for name in paths}
+    ratios: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
+
+    def measure(name: str) -> Run:
+        if trainer is not None:
+            trainer.ensure()
+        cpu = sum(api.cpu_times()[:2])
+        run = load(stack.url + paths[name], args.seconds, args.connections)
+        run.cpu_us = 1e6 * (sum(api.cpu_times()[:2]) - cpu) / max(1, run.rps * args.seconds)
+        runs[name].append(run)
+        return run
+
     for path in paths.values():  # warm-up
         load(stack.url + path, 1, args.connections)
+    others = [name for name in paths if name != "bare"]
     for round_ in range(args.rounds):
-        order = list(paths) if round_ % 2 == 0 else list(reversed(paths))
-        measured: dict[str, Run] = {}
-        for name in order:
-            if trainer is not None:
-                trainer.ensure()
-            measured[name] = load(stack.url + paths[name], args.seconds, args.connections)
-        for name, run in measured.items():
-            runs[name].append(run)
-            ratios[name].append(run.rps / measured["bare"].rps)
+        before = measure("bare")
+        for name in others if round_ % 2 == 0 else reversed(others):
+            run = measure(name)
+            after = measure("bare")
+            rps, cpu = (before.rps + after.rps) / 2, (before.cpu_us + after.cpu_us) / 2
+            ratios[name].append((run.rps / rps, cpu / run.cpu_us))
+            before = after
+    ratios["bare"] = [(1.0, 1.0)]
     return runs, ratios
 
 
@@ -230,19 +248,22 @@ LABELS = {
 
 def table(results: dict[str, tuple[dict, dict]]) -> str:
     lines = [
-        "| phase | path | req/s | mean latency | × bare | target | errors |",
-        "|---|---|--:|--:|--:|--:|--:|",
+        "| phase | path | req/s | mean latency | × bare | target | API CPU/request | × bare (CPU) | errors |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for phase_name, (runs, ratios) in results.items():
         for name, label in LABELS.items():
             rps = statistics.median(run.rps for run in runs[name])
             latency = statistics.median(run.mean_ms for run in runs[name])
-            ratio = statistics.median(ratios[name])
+            cpu = statistics.median(run.cpu_us for run in runs[name])
+            ratio = statistics.median(r for r, _ in ratios[name])
+            cpu_ratio = statistics.median(c for _, c in ratios[name])
             target = TARGETS.get(name)
             met = "" if target is None else f"≥ {target} {'ok' if ratio >= target else 'MISSED'}"
             errors = sum(run.errors for run in runs[name])
             lines.append(
-                f"| {phase_name} | {label} | {rps:,.0f} | {latency:.1f} ms | {ratio:.2f} | {met} | {errors} |"
+                f"| {phase_name} | {label} | {rps:,.0f} | {latency:.1f} ms | {ratio:.2f} | {met} "
+                f"| {cpu:.0f} µs | {cpu_ratio:.2f} | {errors} |"
             )
     return "\n".join(lines)
 
