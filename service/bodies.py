@@ -25,6 +25,8 @@ from service.schemas import JobResult, utc_time
 MEDIA_TYPE = "application/json"
 JOB_JSON = "service.bodies.job_body"
 """The key of a record's JSON in ``JobRecord.derived``."""
+COSTS_JSON = "service.bodies.costs_body"
+"""The key of a snapshot's JSON (with the job id and ``since`` it was written for) in its ``derived``."""
 
 
 def _json(value: object) -> bytes:
@@ -78,7 +80,16 @@ def job_list_body(items: Iterable[bytes], total: int, offset: int, limit: int) -
 
 
 def costs_body(job_id: str, page: CostsSnapshot, since: int) -> bytes:
-    """``CostsPage`` as JSON: the page's points after ``since``, each cost ``null`` if not finite."""
+    """``CostsPage`` as JSON: the page's points after ``since``, each cost ``null`` if not finite; kept
+    with the snapshot (``CostsSnapshot.derived``), which a page read again unchanged shares."""
+    key = (job_id, since)
+    kept = page.derived.get(COSTS_JSON)
+    if kept is None or kept[0] != key:  # one body per snapshot (pages of other jobs or since may share it)
+        kept = page.derived[COSTS_JSON] = (key, _costs_body(job_id, page, since))
+    return kept[1]
+
+
+def _costs_body(job_id: str, page: CostsSnapshot, since: int) -> bytes:
     points = page.points
     return _json(
         {

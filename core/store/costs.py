@@ -9,11 +9,12 @@ import math
 import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from core.keys import CURVE_BLOCKS, Keys
-from core.store.base import ID, StoreBase
+from core.store.base import ID, KEPT_BYTES, StoreBase
 from core.store.scripts import lua
 
 BLOCKS = ",".join(map(str, CURVE_BLOCKS))
@@ -28,6 +29,9 @@ class CostsSnapshot:
     epoch: int
     epochs: int
     points: list[tuple[int, float]]
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What readers derive from the snapshot and keep with it (the API keeps its JSON): the reads of one
+    state of a page share one snapshot (:func:`snapshot_of`)."""
 
 
 def _points(members: Iterable[bytes]) -> list[tuple[int, float]]:
@@ -127,9 +131,26 @@ def costs_page_keys(keys: Keys, job_id: str) -> list[str]:
     return [keys.job(job_id), keys.costs(job_id)]
 
 
+PAGES_KEPT = 1024
+"""Snapshots :func:`snapshot_of` keeps, by what was read, so that a page read again unchanged is not parsed
+again (nor, by the API, serialised again: ``CostsSnapshot.derived``)."""
+
+
 def snapshot_of(reply: Sequence[Any]) -> CostsSnapshot | None:
-    """The snapshot of ``scripts/read_costs.lua``'s reply, or None for an unknown job."""
+    """The snapshot of ``scripts/read_costs.lua``'s reply, or None for an unknown job; a page read as one of
+    the last ``PAGES_KEPT`` (the same job fields and points) is the same snapshot."""
     (owner, job_status, epoch, epochs), members = reply
     if job_status is None:
         return None
-    return CostsSnapshot(owner.decode(), job_status.decode(), int(epoch), int(epochs), _points(members))
+    if sum(map(len, members)) > KEPT_BYTES:
+        return _snapshot(owner, job_status, epoch, epochs, members)
+    return _kept_snapshot(owner, job_status, epoch, epochs, tuple(members))
+
+
+def _snapshot(
+    owner: bytes, status: bytes, epoch: bytes, epochs: bytes, members: Sequence[bytes]
+) -> CostsSnapshot:
+    return CostsSnapshot(owner.decode(), status.decode(), int(epoch), int(epochs), _points(members))
+
+
+_kept_snapshot = lru_cache(maxsize=PAGES_KEPT)(_snapshot)

@@ -17,7 +17,7 @@ from redis.client import Pipeline
 from core.keys import Keys
 from core.spec import TrainingSpec
 from core.statuses import CANCELED, FAILED, FINISHED, QUEUED, RUNNING, STATUSES, SUCCEEDED
-from core.store.base import ID, PUBLIC_OWNER, StoreBase, arrays_to_npz
+from core.store.base import ID, KEPT_BYTES, PUBLIC_OWNER, StoreBase, arrays_to_npz
 from core.store.scripts import helpers, lua
 from core.store.stats import job_count_field
 
@@ -149,6 +149,8 @@ def hash_fields(flat: Sequence[bytes]) -> dict[str, str]:
 
 LIST_READS = 3
 """Times a listing reads its page when it meets jobs that expired (dropping them from the indexes between)."""
+ID_PLACE = "\x00"
+"""Where the id goes in the key templates of :func:`page_args`."""
 
 
 def job_read_keys(keys: Keys, job_ids: Iterable[str]) -> list[str]:
@@ -159,8 +161,6 @@ def job_read_keys(keys: Keys, job_ids: Iterable[str]) -> list[str]:
 RECORDS_KEPT = 1024
 """Records :func:`records_of` keeps, by stored state, so that a job unchanged since its last read is not
 parsed again (nor, by the API, serialised again: ``JobRecord.derived``)."""
-KEPT_BYTES = 16 * 1024
-"""The largest stored job (its fields' bytes) kept: up to about 50 MB of records and their JSON in all."""
 
 
 def records_of(reply: Sequence[Any]) -> list[JobRecord | None]:
@@ -180,12 +180,19 @@ def _kept_record(fields: tuple[bytes, ...], cancel: bool) -> JobRecord | None:
     return record_of(hash_fields(fields), cancel)
 
 
-def page_of(ids: Sequence[str], reply: Sequence[Any]) -> tuple[list[JobRecord], list[str]]:
-    """A listing's page from ``scripts/read_jobs.lua``'s reply for ``ids``: the jobs found, and the ids of
-    those gone (expired), which :func:`drop_from_indexes` removes."""
-    records = records_of(reply)
+def page_args(keys: Keys, offset: int, limit: int) -> list[str | int]:
+    """The ``ARGV`` of ``scripts/read_page.lua`` (``KEYS``: the index) for one page."""
+    job, cancel = (name(ID_PLACE).split(ID_PLACE) for name in (keys.job, keys.cancel))
+    return [offset, offset + limit - 1, *job, *cancel]
+
+
+def page_of(reply: Sequence[Any]) -> tuple[list[JobRecord], int, list[str]]:
+    """A listing's page from ``scripts/read_page.lua``'s reply: the jobs found, the index's size, and the
+    ids of the jobs gone (expired), which :func:`drop_from_indexes` removes."""
+    total, ids, jobs = int(reply[0]), [i.decode() for i in reply[1]], reply[2:]
+    records = records_of(jobs)
     gone = [job_id for job_id, record in zip(ids, records, strict=True) if record is None]
-    return [record for record in records if record is not None], gone
+    return [record for record in records if record is not None], total, gone
 
 
 def drop_from_indexes(pipe: Pipeline | AsyncPipeline, keys: Keys, owner: str, gone: Sequence[str]) -> None:
@@ -258,20 +265,15 @@ class Jobs(StoreBase):
     ) -> tuple[list[JobRecord], int]:
         """One page of the owner's jobs, newest first, and the total count (optionally of one status)."""
         index = self.keys.owner_jobs(owner, status)
+        script = self.redis.register_script(lua("read_page"))
         for _ in range(LIST_READS):  # a page that met expired jobs is re-read once they leave the index
-            with self.redis.pipeline(transaction=False) as pipe:
-                pipe.zrevrange(index, offset, offset + limit - 1)
-                pipe.zcard(index)
-                members, total = pipe.execute()
-            ids = [member.decode() for member in members]
-            records, gone = page_of(ids, self._read_jobs(ids))
+            records, total, gone = page_of(script(keys=[index], args=page_args(self.keys, offset, limit)))
             if not gone:
                 break
             with self.redis.pipeline(transaction=False) as pipe:
                 drop_from_indexes(pipe, self.keys, owner, gone)
                 pipe.execute()
-            total -= len(gone)
-        return records, int(total)
+        return records, total - len(gone)
 
     def get_spec(self, job_id: str) -> TrainingSpec:
         """The job's spec as the shared model (KeyError if the job is unknown)."""

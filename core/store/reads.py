@@ -20,7 +20,15 @@ from core.keys import Keys
 from core.store.base import ID
 from core.store.costs import CostsSnapshot, costs_page_keys, snapshot_of
 from core.store.curve import Curves
-from core.store.jobs import LIST_READS, JobRecord, drop_from_indexes, job_read_keys, page_of, records_of
+from core.store.jobs import (
+    LIST_READS,
+    JobRecord,
+    drop_from_indexes,
+    job_read_keys,
+    page_args,
+    page_of,
+    records_of,
+)
 from core.store.scripts import lua, sha
 
 
@@ -71,16 +79,11 @@ class OwnerReads:
         """One page of the owner's jobs, newest first, and the total count (optionally of one status)."""
         index = self.keys.owner_jobs(self.owner, status)
         for _ in range(LIST_READS):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.zrevrange(index, offset, offset + limit - 1)
-                pipe.zcard(index)
-                members, total = await pipe.execute()
-            ids = [member.decode() for member in members]
-            records, gone = page_of(ids, await self._read_jobs(ids))
+            reply = await self._script("read_page", [index], page_args(self.keys, offset, limit))
+            records, total, gone = page_of(reply)
             if not gone:
                 break
             async with self.redis.pipeline(transaction=False) as pipe:
                 drop_from_indexes(pipe, self.keys, self.owner, gone)
                 await pipe.execute()
-            total -= len(gone)
-        return records, int(total)
+        return records, total - len(gone)
