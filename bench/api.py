@@ -161,9 +161,9 @@ class Run:
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(url: str, seconds: float, connections: int) -> Run:
+def wrk(url: str, seconds: int, connections: int) -> Run:
     """One ``wrk -t1`` run (one thread: the server has the other core)."""
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", url]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"Latency\s+([\d.]+)(us|ms|s)\b", out).groups()
@@ -272,7 +272,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=5.0, help="Each measurement's length.")
+    parser.add_argument(
+        "--seconds", type=int, default=5, help="Each run's length (whole seconds, as wrk takes)."
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
