@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from descent.embedded_redis import free_port
 
@@ -48,6 +49,19 @@ class ServeProcess:
                 pass
             time.sleep(0.1)
         raise SystemExit(f"descent serve was not ready within {timeout} s")
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) spent so far by `descent serve` and every process under it: the API,
+        the workers and the embedded Redis (a process that exited is no longer counted)."""
+        root = psutil.Process(self.process.pid)
+        total = 0.0
+        for process in [root, *root.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
 
     def stop(self) -> None:
         """Ctrl-C, as a user stops it; SIGKILL after 30 s."""

@@ -9,6 +9,8 @@ Adam job as ``base`` and ``grid`` {"optimizer.learning_rate": the 64 rates of ``
 each member's accuracy checked against the in-process stack's. The in-process baseline is
 ``trainer.StackedTraining`` on the same configs with one BLAS thread, as a worker runs it. They alternate,
 ``--repeat`` rounds; the table shows medians and their ratio. Target: the service ≤ 1.10 × in-process.
+Beside wall time, the CPU seconds each side spent (in-process: this process; the service: `descent serve`
+and every process under it, Redis included), which a shared, loaded machine disturbs far less.
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ POLL_SECONDS = 0.25
 
 def through_service(
     service: ServeProcess, rates: list[float], epochs: int
-) -> tuple[float, dict[float, float]]:
-    """Seconds from the POST to every member succeeded; each learning rate's accuracy."""
+) -> tuple[float, float, dict[float, float]]:
+    """Seconds from the POST to every member succeeded; the CPU seconds the service spent meanwhile; each
+    learning rate's accuracy."""
     body = {"base": {"epochs": epochs}, "grid": {"optimizer.learning_rate": rates}}
+    cpu = service.cpu_seconds()
     started = time.perf_counter()
     response = service.client.post("/experiments", json=body)
     if response.status_code != 202:
@@ -52,16 +56,18 @@ def through_service(
             break
         time.sleep(POLL_SECONDS)
     seconds = time.perf_counter() - started
+    cpu = service.cpu_seconds() - cpu
     table = service.client.get(f"/experiments/{experiment_id}").json()["table"]
     if any(row["status"] != "succeeded" for row in table):
         raise SystemExit(f"not every member succeeded: {[row['status'] for row in table]}")
-    return seconds, {row["params"]["optimizer.learning_rate"]: row["accuracy"] for row in table}
+    return seconds, cpu, {row["params"]["optimizer.learning_rate"]: row["accuracy"] for row in table}
 
 
-def in_process(rates_configs: list, X, Y) -> tuple[float, list[float]]:
-    started = time.perf_counter()
+def in_process(rates_configs: list, X, Y) -> tuple[float, float, list[float]]:
+    """Wall and CPU seconds of the stack trained in this process; each member's accuracy."""
+    cpu, started = time.process_time(), time.perf_counter()
     results = StackedTraining(X, Y, rates_configs).run()
-    return time.perf_counter() - started, [r.accuracy for r in results]
+    return time.perf_counter() - started, time.process_time() - cpu, [r.accuracy for r in results]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -75,34 +81,41 @@ def main(argv: list[str] | None = None) -> None:
     X, Y = load_builtin("moons")
     print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.2f} before\n")
     service = ServeProcess("--workers", "1", env={"DESCENT_RATE_LIMIT_JOBS_PER_MINUTE": "0"})
-    local, remote = [], []
+    local, remote, local_cpu, remote_cpu = [], [], [], []
     try:
         service.wait_ready()
         through_service(service, rates[:2], 2)  # warm-up: the worker's first job, the API's first requests
         for _ in range(args.repeat):
-            seconds, accuracies = in_process(configs, X, Y)
+            seconds, cpu, accuracies = in_process(configs, X, Y)
             local.append(seconds)
-            seconds, served = through_service(service, rates, args.epochs)
+            local_cpu.append(cpu)
+            seconds, cpu, served = through_service(service, rates, args.epochs)
             remote.append(seconds)
+            remote_cpu.append(cpu)
             if [served[r] for r in rates] != accuracies:
                 raise SystemExit("the service's accuracies differ from the in-process stack's")
             print(
-                f"round: {local[-1]:.2f} s in-process, {remote[-1]:.2f} s through the service",
+                f"round: {local[-1]:.2f} s in-process ({local_cpu[-1]:.2f} s CPU), "
+                f"{remote[-1]:.2f} s through the service ({remote_cpu[-1]:.2f} s CPU)",
                 file=sys.stderr,
             )
     finally:
         service.stop()
-    ratio = statistics.median(remote) / statistics.median(local)
+    median = statistics.median
+    ratio = median(remote) / median(local)
+    cpu_ratio = median(remote_cpu) / median(local_cpu)
     verdict = "ok" if ratio <= TARGET else "MISSED"
-    print("| measure | runs | median s | × in-process | target |")
-    print("|---|--:|--:|--:|--:|")
+    print("| measure | runs | median s | × in-process | target | median CPU s | CPU × in-process |")
+    print("|---|--:|--:|--:|--:|--:|--:|")
     local_row = f"stacked sweep, {args.members} members, in-process | {len(local)}"
-    print(f"| {local_row} | {statistics.median(local):.2f} | 1.00 | |")
+    print(f"| {local_row} | {median(local):.2f} | 1.00 | | {median(local_cpu):.2f} | 1.00 |")
     print(
         f"| the same sweep through the service (POST → every member succeeded) | {len(remote)} "
-        f"| {statistics.median(remote):.2f} | {ratio:.2f} | ≤ {TARGET:g} {verdict} |"
+        f"| {median(remote):.2f} | {ratio:.2f} | ≤ {TARGET:g} {verdict} "
+        f"| {median(remote_cpu):.2f} | {cpu_ratio:.2f} |"
     )
     print(f"\n{args.epochs} epochs; accuracies equal member by member; BLAS limited to 1 thread.")
+    print(f"Load average {os.getloadavg()[0]:.2f} after.")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ Answers are the service's own pydantic models (``service.schemas``, ``core.spec`
 :class:`APIError` subclasses by status, carrying the server's message and, for a 422, its field errors.
 Safe calls are retried (``descent.client.retry``); ``submit`` sets an ``Idempotency-Key`` so a retried
 submission never makes a second job. Live events come from an event source (``descent.client.events``):
-polling ``/costs?since=`` today, the server's Server-Sent Events beside it.
+the server's Server-Sent Events (``Streaming``, the default) or polling ``/costs?since=`` (``Polling``).
 
-Modules: ``calls`` (each operation, no I/O), ``retry``, ``errors``, ``events``, ``progress``, ``sync``
+Modules: ``calls`` (each operation, no I/O), ``retry``, ``errors``, ``events``, ``streaming``, ``progress``,
+``sync``
 (:class:`DescentClient`), ``aio`` (:class:`AsyncDescentClient`).
 """
 
@@ -39,14 +40,17 @@ from descent.client.errors import (
     ValidationFailed,
     WaitTimeout,
 )
-from descent.client.events import JobEvent, PointEvent, ProgressEvent, StatusEvent
+from descent.client.events import AsyncPolling, JobEvent, PointEvent, Polling, ProgressEvent, StatusEvent
 from descent.client.retry import RetryPolicy
+from descent.client.streaming import AsyncStreaming, Streaming
 from descent.client.sync import DEFAULT_URL, DescentClient
 
 __all__ = [
     "DEFAULT_URL",
     "APIError",
     "AsyncDescentClient",
+    "AsyncPolling",
+    "AsyncStreaming",
     "BadRequest",
     "Conflict",
     "ConnectionFailed",
@@ -56,12 +60,14 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PointEvent",
+    "Polling",
     "ProgressEvent",
     "RateLimited",
     "RetryPolicy",
     "ServerError",
     "ServiceUnavailable",
     "StatusEvent",
+    "Streaming",
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationFailed",

@@ -23,7 +23,6 @@ from descent.client import calls
 from descent.client.calls import Call
 from descent.client.events import (
     AsyncEventSource,
-    AsyncPolling,
     JobEvent,
     PointEvent,
     StatusEvent,
@@ -31,6 +30,7 @@ from descent.client.events import (
 )
 from descent.client.progress import JobProgress
 from descent.client.retry import RetryPolicy, delay_or_raise
+from descent.client.streaming import AsyncStreaming
 from descent.client.sync import DEFAULT_URL, examples
 from service.experiment_schemas import ExperimentList, ExperimentPublic
 from service.schemas import (
@@ -57,7 +57,7 @@ class AsyncDescentClient:
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        events: Callable[[AsyncDescentClient], AsyncEventSource] = AsyncPolling,
+        events: Callable[[AsyncDescentClient], AsyncEventSource] = AsyncStreaming,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}

@@ -114,6 +114,11 @@ def get_costs(job_id: str, since: int, limit: int) -> Call[CostsPage]:
     return Call("GET", _job(job_id, "/costs"), _model(CostsPage), safe=True, params=params)
 
 
+def get_events(job_id: str) -> Call[None]:
+    """The job's event stream; read by ``descent.client.streaming``, which parses it as it comes."""
+    return Call("GET", _job(job_id, "/events"), lambda response: None, safe=True)
+
+
 def cancel(job_id: str) -> Call[JobPublic]:
     return Call("DELETE", _job(job_id), _model(JobPublic), safe=True)
 

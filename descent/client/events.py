@@ -5,8 +5,9 @@ The events are those of the server's Server-Sent Events stream (``event: point``
 "cost"}``, ``event: progress`` with ``{"epoch", "epochs"}``, ``event: status`` with ``{"status"}``). An
 event source is anything with ``events(job_id, since, timeout)`` (:class:`EventSource`, or
 :class:`AsyncEventSource` for the asynchronous client). The one here, :class:`Polling`, polls
-``GET /jobs/{id}/costs?since=``; a source that reads ``GET /jobs/{id}/events`` (resuming with
-``Last-Event-ID``) goes beside it, and the clients take either (``DescentClient(events=...)``).
+``GET /jobs/{id}/costs?since=``; the clients' default, ``descent.client.streaming.Streaming``, reads
+``GET /jobs/{id}/events`` (resuming with ``Last-Event-ID``). The clients take either
+(``DescentClient(events=Polling)``).
 """
 
 from __future__ import annotations

@@ -19,9 +19,10 @@ from core.statuses import FINISHED
 from core.store import npz_to_arrays
 from descent.client import calls
 from descent.client.calls import Call
-from descent.client.events import EventSource, JobEvent, PointEvent, Polling, StatusEvent, deadline_of
+from descent.client.events import EventSource, JobEvent, PointEvent, StatusEvent, deadline_of
 from descent.client.progress import JobProgress
 from descent.client.retry import RetryPolicy, delay_or_raise
+from descent.client.streaming import Streaming
 from service.experiment_schemas import ExperimentList, ExperimentPublic
 from service.schemas import (
     CostPoint,
@@ -45,7 +46,8 @@ class DescentClient:
     :class:`~descent.client.errors.APIError` of its status, carrying the server's message and fields.
     Safe calls are retried on a broken connection, 429 and 5xx (:class:`RetryPolicy`); ``submit`` sends an
     ``Idempotency-Key`` of its own, so its retries never make a second job. ``events`` picks the live
-    event source (:class:`~descent.client.events.Polling` by default).
+    event source: the server's event stream (:class:`~descent.client.streaming.Streaming`, the default),
+    or :class:`~descent.client.events.Polling` of ``/costs?since=`` where a proxy does not pass streams.
     """
 
     def __init__(
@@ -55,7 +57,7 @@ class DescentClient:
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        events: Callable[[DescentClient], EventSource] = Polling,
+        events: Callable[[DescentClient], EventSource] = Streaming,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}

@@ -27,6 +27,7 @@ class LossyProxy:
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.lose = 0
         self.lost = 0
+        self.connections = 0  # accepted so far
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._sockets: list[socket.socket] = []
@@ -47,8 +48,8 @@ class LossyProxy:
             thread.join(5)
 
     def lose_next(self, count: int) -> None:
-        """Lose the answers of the next ``count`` connections; open ones are closed, so the client's next
-        request opens a new one."""
+        """Lose the answers of the next ``count`` connections; open ones are closed (with ``count`` 0, only
+        that: a dropped network), so the client's next request opens a new one."""
         with self._lock:
             self.lose = count
             for sock in self._sockets:
@@ -64,6 +65,7 @@ class LossyProxy:
             client.settimeout(None)
             upstream = socket.create_connection(self.upstream)
             with self._lock:
+                self.connections += 1
                 lose = self.lose > 0
                 self.lose -= lose
                 self._sockets += [client, upstream]

@@ -18,9 +18,11 @@ from descent.client import (
     DescentClient,
     NotFound,
     PointEvent,
+    Polling,
     ProgressEvent,
     RetryPolicy,
     StatusEvent,
+    Streaming,
     Unauthorized,
     ValidationFailed,
     WaitTimeout,
@@ -67,16 +69,42 @@ def test_submit_follow_points_wait_model_predict(descent: DescentClient) -> None
         descent.predict(job.id, X, rows=X.T)
 
 
-def test_events_end_with_the_final_status_and_carry_every_point_once(descent: DescentClient) -> None:
-    job = descent.submit(SMALL)
-    events = list(descent.events(job.id, timeout=60))
+@pytest.mark.parametrize("source", [Streaming, Polling])
+def test_events_end_with_the_final_status_and_carry_every_point_once(
+    api_url: str, workers: list, source
+) -> None:
+    with DescentClient(api_url, retry=QUICK_RETRY, events=source) as descent:
+        job = descent.submit(SMALL)
+        events = list(descent.events(job.id, timeout=60))
+        stored = descent.costs(job.id).points
     assert events[-1] == StatusEvent("succeeded")
     assert sum(isinstance(e, StatusEvent) and e.finished for e in events) == 1
     points = [(e.epoch, e.cost) for e in events if isinstance(e, PointEvent)]
-    assert points == [(p.epoch, p.cost) for p in descent.costs(job.id).points]
+    assert points == [(p.epoch, p.cost) for p in stored]
     progress = [e for e in events if isinstance(e, ProgressEvent)]
     assert progress[-1] == ProgressEvent(400, 400)
     assert all(a.epoch <= b.epoch for a, b in itertools.pairwise(progress))
+
+
+def test_a_broken_stream_resumes_where_it_stopped(descent: DescentClient) -> None:
+    job = descent.submit({**SMALL, "epochs": 4000, "record_every": 10})
+    with (
+        LossyProxy(str(descent.http.base_url)) as proxy,
+        DescentClient(proxy.url, retry=QUICK_RETRY) as client,
+    ):
+        events, cut = [], False
+        for event in client.events(job.id, timeout=60):
+            events.append(event)
+            if not cut and isinstance(event, PointEvent) and event.epoch >= 101:
+                proxy.lose_next(0)  # the network drops the stream mid-job
+                cut = True
+        connections = proxy.connections
+    assert cut and events[-1] == StatusEvent("succeeded")
+    assert connections >= 2  # it reconnected (with Last-Event-ID) rather than ending early
+    points = [(e.epoch, e.cost) for e in events if isinstance(e, PointEvent)]
+    assert points == [
+        (p.epoch, p.cost) for p in descent.costs(job.id, limit=1000).points
+    ]  # none lost or twice
 
 
 def test_cancel_and_wait_timeout(descent: DescentClient) -> None:
