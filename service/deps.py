@@ -53,8 +53,9 @@ async def get_owner(request: Request) -> str:
 
 
 async def get_reads(request: Request) -> OwnerReads:
-    """What the requester's polls read (their job, its costs, their jobs), on the app's asyncio Redis
-    client: the owner (:func:`get_owner`) and the store in one dependency, since each costs a poll time."""
+    """What the requester's polls read (their job, its costs, their jobs) on the app's asyncio Redis client:
+    the owner (:func:`get_owner`) and the store in one dependency, as FastAPI spends a poll's measurable
+    share of time on each dependency it solves."""
     state = request.app.state
     return OwnerReads(state.async_redis.client(), request.state.owner, JobStore(state.redis, state.settings))
 
