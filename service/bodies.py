@@ -2,7 +2,9 @@
 the response models (``JobPublic``, ``CostsPage``, ``JobList``), without building and validating them.
 
 * The spec is stored in its public form (``TrainingSpec.model_dump_json()`` of the validated spec, on
-  submission), so it is copied into the body as stored: never parsed, never validated again.
+  submission), so it is copied into the body as stored: never parsed, never validated again. A change to
+  ``TrainingSpec`` that changes how a spec already stored reads back (a new field with a default, a
+  renamed one) must rewrite the stored specs, as ``JobPublic.of`` would have shown them the new way.
 * Every other value goes through ``pydantic_core.to_json``, the serializer the models use (the same
   number, datetime and string formats; a non-finite cost is ``null``, as ``ser_json_inf_nan`` makes it),
   in the models' field order. A result is read through ``JobResult`` first, as ``JobPublic.of`` does.
