@@ -42,6 +42,56 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, description="Cap on an uploaded dataset file (413 over it)."
     )
+    max_dataset_values: int = Field(
+        default=5_000_000,
+        ge=2,
+        description="Cap on the numbers in an uploaded dataset (features and labels; 413 over it), known "
+        "before it is loaded: a .npy's or .npz member's header, a CSV's commas and line breaks.",
+    )
+    max_features: int = Field(
+        default=20_000, ge=1, description="Cap on an uploaded dataset's features (413 over it)."
+    )
+    upload_parsers: int = Field(
+        default=2,
+        ge=1,
+        description="Uploads parsed at once, each in a parser process of the API's (off the event loop "
+        "and its GIL); the others wait up to upload_wait_seconds, then get a 503.",
+    )
+    upload_wait_seconds: float = Field(
+        default=10.0, gt=0, description="How long an upload waits for a free parser before a 503."
+    )
+    upload_parse_seconds: float = Field(
+        default=60.0, gt=0, description="A parser taking longer than this on one file is killed (413)."
+    )
+    rate_limit_uploads_per_minute: int = Field(
+        default=10, ge=0, description="Dataset uploads per owner per minute (fixed window); 0: no limit."
+    )
+    dataset_ttl_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=1,
+        description="How long an uploaded dataset is kept after its upload or the last job that used it.",
+    )
+    max_datasets_per_owner: int = Field(
+        default=50, ge=1, description="Datasets one owner may keep at once (413 over it)."
+    )
+    max_dataset_bytes_per_owner: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1,
+        description="Bytes of stored datasets (float64 .npz) one owner may keep at once (413 over it).",
+    )
+    dataset_summary_features: int = Field(
+        default=100,
+        ge=0,
+        description="Features whose statistics a dataset's summary carries (the first ones); listings "
+        "carry no per-feature statistics at all.",
+    )
+    redis_maxmemory_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=0,
+        description="maxmemory of the embedded Redis of `descent serve` (and of the compose file's), with "
+        "noeviction: at the cap Redis refuses writes (the API answers 507) instead of dropping data; 0: "
+        "no cap.",
+    )
 
     max_experiment_members: int = Field(
         default=256, ge=1, description="Cap on the members of one experiment (POST /experiments)."
@@ -103,7 +153,26 @@ class Settings(BaseSettings):
     max_job_seconds: float = Field(
         default=3600.0,
         gt=0,
-        description="Cap on a job's wall-clock limit; the limit itself is derived from the job's size.",
+        description="Cap on a job's estimated training time (a 422 over it, before it is queued) and on its "
+        "wall-clock limit; the limit itself is derived from the job's size.",
+    )
+    max_step_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Cap on a job's estimated time of one training step (422 over it): cancel, checkpoints "
+        "and a worker's shutdown are acted on between steps.",
+    )
+    max_job_memory_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=1,
+        description="Cap on a job's estimated peak memory in the worker (422 over it, naming both numbers); "
+        "an experiment's stack is split so that each fits.",
+    )
+    max_active_jobs_per_owner: int = Field(
+        default=512,
+        ge=1,
+        description="Jobs one owner may have queued or running at once, an experiment's members included "
+        "(429 over it).",
     )
     min_job_seconds: float = Field(
         default=30.0, gt=0, description="Floor of a job's wall-clock limit (max_job_seconds wins if smaller)."

@@ -8,7 +8,10 @@ Accepted files (the format comes from the file name's extension, or else from th
 * ``.npz``  arrays ``X`` (features × examples, the trainer's layout) and ``Y`` ((1, m) or (m,)).
 
 Every file is checked with ``trainer.data.check_arrays``; a problem is a ``DataError`` whose message says
-what is wrong. Nothing is unpickled (``allow_pickle=False``).
+what is wrong. Nothing is unpickled (``allow_pickle=False``). With ``limits`` (the API's uploads), the
+size is checked before anything is loaded (``core.datasizes``: the headers of a .npy or .npz, the first
+line's columns of a CSV) and again, exactly, once parsed: over a cap is an ``OverCap``. A CSV is parsed
+once, by numpy's C reader over the text (no list of lines).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from core.datasizes import DataLimits, check_npy, check_npz
 from trainer.data import check_arrays
 from trainer.errors import DataError
 
@@ -50,23 +54,45 @@ def _rows_to_arrays(table: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarra
     return table[:, :-1].T, table[:, -1]
 
 
-def _parse_csv(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _parse_csv(data: bytes, limits: DataLimits | None) -> tuple[np.ndarray, np.ndarray]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError("the CSV file is not UTF-8 text") from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
+    first, start, after = _next_line(text, 0)
+    if first is None:
         raise DataError("the CSV file is empty")
-    if not _is_number_row(lines[0]):
-        lines = lines[1:]
-        if not lines:
+    _check_columns(first, limits)
+    if not _is_number_row(first):  # a header: the examples start on the next line
+        line, start, _ = _next_line(text, after)
+        if line is None:
             raise DataError("the CSV file has a header row but no examples")
+        _check_columns(line, limits)
     try:
-        table = np.loadtxt(lines, delimiter=",", ndmin=2, dtype=np.float64)
+        table = np.loadtxt(io.StringIO(text[start:]), delimiter=",", ndmin=2, dtype=np.float64)
     except ValueError as exc:
         raise DataError(f"the CSV file must hold numbers separated by commas: {exc}") from None
+    if limits is not None:
+        limits.check(table.size, table.shape[1] - 1, "the CSV file")
     return _rows_to_arrays(table, "the CSV file")
+
+
+def _next_line(text: str, start: int) -> tuple[str | None, int, int]:
+    """The first non-blank line at or after ``start``, where it starts and the index just past it; None
+    at the end."""
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if text[start:end].strip():
+            return text[start:end], start, end + 1
+        start = end + 1
+    return None, start, start
+
+
+def _check_columns(line: str, limits: DataLimits | None) -> None:
+    """OverCap before parsing if a line's columns (features, then the label) are over max_features."""
+    if limits is not None:
+        limits.check(0, line.count(","), "the CSV file")
 
 
 def _is_number_row(line: str) -> bool:
@@ -78,34 +104,31 @@ def _is_number_row(line: str) -> bool:
     return True
 
 
-def _parse_npy(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _parse_npy(data: bytes, limits: DataLimits | None) -> tuple[np.ndarray, np.ndarray]:
+    check_npy(data, limits)
     try:
         table = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataError(f"not a readable .npy file (object arrays are refused): {exc}") from None
-    if not isinstance(table, np.ndarray):
-        raise DataError("a .npy upload must hold one array")
     return _rows_to_arrays(table, "the .npy array")
 
 
-def _parse_npz(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _parse_npz(data: bytes, limits: DataLimits | None) -> tuple[np.ndarray, np.ndarray]:
+    check_npz(data, limits)
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files if name in ("X", "Y")}
-            names = sorted(npz.files)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            return npz["X"], npz["Y"]
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise DataError(f"not a readable .npz file (object arrays are refused): {exc}") from None
-    if len(arrays) != 2:
-        raise DataError(f"the .npz file must hold arrays X and Y; it has {names}")
-    return arrays["X"], arrays["Y"]
 
 
 _PARSERS = {"csv": _parse_csv, "npy": _parse_npy, "npz": _parse_npz}
 
 
-def parse(data: bytes, source_format: str) -> tuple[np.ndarray, np.ndarray]:
-    """The checked float64 arrays X (n_x, m) and Y (1, m) of a file's bytes in ``source_format``."""
-    X, Y = _PARSERS[source_format](data)
+def parse(data: bytes, source_format: str, limits: DataLimits | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The checked float64 arrays X (n_x, m) and Y (1, m) of a file's bytes in ``source_format``; with
+    ``limits``, OverCap as soon as the file's size is known to pass them (before it is loaded)."""
+    X, Y = _PARSERS[source_format](data, limits)
     return check_arrays(X, Y)
 
 
@@ -118,14 +141,17 @@ def read_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return parse(data, file_format(path.name, data))
 
 
-def summarize(X: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
-    """Class counts and per-feature mean, standard deviation, minimum and maximum."""
+def summarize(X: np.ndarray, Y: np.ndarray, max_features: int | None = None) -> dict[str, Any]:
+    """Class counts, and the mean, standard deviation, minimum and maximum of the first ``max_features``
+    features (all without a cap): a summary's size does not grow with the data's width."""
     positives = int(Y.sum())
+    shown = X if max_features is None else X[:max_features]
     return {
         "positives": positives,
         "negatives": int(Y.size - positives),
-        "feature_mean": X.mean(axis=1).tolist(),
-        "feature_std": X.std(axis=1).tolist(),
-        "feature_min": X.min(axis=1).tolist(),
-        "feature_max": X.max(axis=1).tolist(),
+        "features_summarized": int(shown.shape[0]),
+        "feature_mean": shown.mean(axis=1).tolist(),
+        "feature_std": shown.std(axis=1).tolist(),
+        "feature_min": shown.min(axis=1).tolist(),
+        "feature_max": shown.max(axis=1).tolist(),
     }

@@ -82,6 +82,14 @@ class Keys:
         """``P:dataset:{id}:data``: its arrays (``.npz``)."""
         return f"{self.dataset(dataset_id)}:data"
 
+    def dataset_pending(self, dataset_id: str) -> str:
+        """``P:dataset:{id}:pending``: its arrays while they are written, before the publish."""
+        return f"{self.dataset(dataset_id)}:pending"
+
+    def dataset_abandoned(self, dataset_id: str) -> str:
+        """``P:dataset:{id}:abandoned``: the API gave up publishing it (a late publish writes nothing)."""
+        return f"{self.dataset(dataset_id)}:abandoned"
+
     def owner_datasets(self, owner: str) -> str:
         """``P:owner:{owner}:datasets``: the owner's dataset ids."""
         return f"{self.prefix}:owner:{owner}:datasets"
@@ -93,6 +101,10 @@ class Keys:
     def submissions(self, owner: str, minute: int | str) -> str:
         """``P:owner:{owner}:submissions:{minute}``: the owner's submissions counted in that minute."""
         return f"{self.prefix}:owner:{owner}:submissions:{minute}"
+
+    def uploads(self, owner: str, minute: int | str) -> str:
+        """``P:owner:{owner}:uploads:{minute}``: the owner's dataset uploads counted in that minute."""
+        return f"{self.prefix}:owner:{owner}:uploads:{minute}"
 
     def experiment(self, experiment_id: str) -> str:
         """``P:experiment:{id}``: an experiment's record (a hash)."""
@@ -135,7 +147,8 @@ LAYOUT: tuple[KeyInfo, ...] = (
         _P.job("{job_id}"),
         "hash",
         "`id`, `owner`, `status` (`queued`, `running`, `succeeded`, `failed`, `canceled`), `spec` (the "
-        "`TrainingSpec` as JSON), `epoch` (epochs completed), `epochs`, `created_at`, `started_at`, "
+        "`TrainingSpec` as JSON), `spec_summary` (the spec as listings show it: inline data as its shape, "
+        "`core.spec.summary`), `epoch` (epochs completed), `epochs`, `created_at`, `started_at`, "
         "`finished_at`, `updated_at` (unix seconds), `result` (JSON: `accuracy`, `validation_accuracy`, "
         "`final_cost`, `seconds`, …), `error` (a reason a user understands); written by the worker: `run` "
         "(the id of the run that owns the job), `rq_job` (the RQ job that runs it), `timeout_seconds` (the "
@@ -181,7 +194,8 @@ LAYOUT: tuple[KeyInfo, ...] = (
     KeyInfo(
         _P.owner_jobs("{owner}"),
         "sorted set",
-        "the owner's job ids, score = `created_at` (`GET /jobs` reads it newest first)",
+        "the owner's job ids, score = `created_at` (`GET /jobs` reads it newest first; it first drops the "
+        "ids created over a result TTL ago whose job expired)",
         "none",
     ),
     KeyInfo(_P.owner_jobs("{owner}", "{status}"), "sorted set", "the same ids, one set per status", "none"),
@@ -189,17 +203,35 @@ LAYOUT: tuple[KeyInfo, ...] = (
         _P.dataset("{dataset_id}"),
         "hash",
         "`id`, `owner`, `created_at`, `filename`, `format` (`csv`, `npy`, `npz`), `n_features`, "
-        "`n_examples`, `summary` (JSON: class counts, per-feature statistics)",
-        "none",
+        "`n_examples`, `bytes` (of the data), `summary` (JSON: class counts, statistics of the first "
+        "`dataset_summary_features` features); written with its data and index entry by one script",
+        "`dataset_ttl_seconds`, restarted when a job is submitted on it or a worker loads it",
     ),
     KeyInfo(
         _P.dataset_data("{dataset_id}"),
         "string",
         "`.npz` of `X` (features × examples, float64) and `Y` (1 × examples)",
-        "none",
+        "the record's",
     ),
     KeyInfo(
-        _P.owner_datasets("{owner}"), "sorted set", "the owner's dataset ids, score = `created_at`", "none"
+        _P.dataset_pending("{dataset_id}"),
+        "string",
+        "the `.npz` being written, in 1 MiB `APPEND`s (so no one write holds Redis long); the publish "
+        "renames it to `…:data`, or deletes it",
+        "60 s",
+    ),
+    KeyInfo(
+        _P.dataset_abandoned("{dataset_id}"),
+        "string",
+        '`"1"`: the API timed out publishing the dataset and answered 503; its publish, if Redis runs it '
+        "later, writes nothing",
+        "60 s",
+    ),
+    KeyInfo(
+        _P.owner_datasets("{owner}"),
+        "sorted set",
+        "the owner's dataset ids, score = `created_at`; ids whose record expired are dropped when it is read",
+        "`dataset_ttl_seconds` from the owner's latest upload or use",
     ),
     KeyInfo(
         _P.idempotency("{owner}", "{key_digest}"),
@@ -214,6 +246,12 @@ LAYOUT: tuple[KeyInfo, ...] = (
         "120 s",
     ),
     KeyInfo(
+        _P.uploads("{owner}", "{minute}"),
+        "string",
+        "the owner's dataset uploads counted in that unix minute (`INCR`: the rate limit)",
+        "120 s",
+    ),
+    KeyInfo(
         _P.experiment("{experiment_id}"),
         "hash",
         "`id`, `owner`, `name`, `created_at`, `request` (the body as JSON), `members` (JSON: each member's "
@@ -223,7 +261,7 @@ LAYOUT: tuple[KeyInfo, ...] = (
     KeyInfo(
         _P.owner_experiments("{owner}"),
         "sorted set",
-        "the owner's experiment ids, score = `created_at`",
+        "the owner's experiment ids, score = `created_at` (expired ones dropped as the job ids are)",
         "none",
     ),
     KeyInfo(

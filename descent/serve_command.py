@@ -108,7 +108,7 @@ def serve(
     try:
         env = dict(os.environ)
         if lock is not None:
-            redis = EmbeddedRedis(lock)
+            redis = EmbeddedRedis(lock, settings.redis_maxmemory_bytes)
             env["REDIS_URL"] = redis.url
             say(f"embedded Redis at {redis.url}, data in {redis.data_dir}")
         command = api_command(host, port, api_processes, access_log, logs.uvicorn_options())
@@ -173,9 +173,9 @@ class EmbeddedRedis:
     """The embedded redis-server in the locked data folder, restarted on the same port if it exits; its
     PID is noted in the lock."""
 
-    def __init__(self, lock: DataDirLock) -> None:
-        self.lock, self.data_dir = lock, lock.data_dir
-        self.process, self.url = start_redis(self.data_dir)
+    def __init__(self, lock: DataDirLock, maxmemory_bytes: int) -> None:
+        self.lock, self.data_dir, self.maxmemory_bytes = lock, lock.data_dir, maxmemory_bytes
+        self.process, self.url = start_redis(self.data_dir, maxmemory_bytes=maxmemory_bytes)
         self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
         lock.note_redis(self.process.pid)
 
@@ -183,7 +183,7 @@ class EmbeddedRedis:
         if self.process.poll() is not None:
             code = self.process.returncode
             say(f"the embedded Redis exited ({code}); restarting it", error=True)
-            self.process, _ = start_redis(self.data_dir, port=self.port)
+            self.process, _ = start_redis(self.data_dir, port=self.port, maxmemory_bytes=self.maxmemory_bytes)
             self.lock.note_redis(self.process.pid)
 
     def stop(self) -> None:

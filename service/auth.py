@@ -2,9 +2,9 @@
 
 With no keys configured (``API_KEYS`` unset) everyone is the owner ``public``. With keys, every request
 except the public paths (``/healthz``, ``/readyz``, ``/metrics``, ``/docs`` and its assets,
-``/openapi.json`` and the ``/`` page's HTML) needs one of them, else a 401 with
-``WWW-Authenticate: Bearer``. The check is a pure
-ASGI middleware, so a refused client never gets its body parsed.
+``/openapi.json``, the ``/`` page's HTML, its ``/assets/`` and ``/favicon.ico``) needs one of them, else a
+401 with ``WWW-Authenticate: Bearer``. The check is a pure ASGI middleware, so a refused client never gets
+its body parsed.
 
 * A key is compared with every configured key in constant time: ``hmac.compare_digest`` of SHA-256
   digests (equal lengths, so neither the key nor its length leaks), and the loop never stops early.
@@ -24,9 +24,18 @@ from core.store import PUBLIC_OWNER
 from service.errors import error_response
 
 PUBLIC_PATHS = frozenset(
-    {"/", "/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+    {
+        "/",
+        "/favicon.ico",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/openapi.json",
+    }
 )
-PUBLIC_PREFIXES = ("/static/swagger/",)
+PUBLIC_PREFIXES = ("/static/swagger/", "/assets/")
 
 
 def owner_of(key: str) -> str:

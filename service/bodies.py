@@ -1,5 +1,5 @@
 """The JSON of the polling routes, written straight from the stored job: the bytes FastAPI would send for
-the response models (``JobPublic``, ``CostsPage``, ``JobList``), without building and validating them.
+the response models (``JobPublic``, ``CostsPage``), without building and validating them.
 
 * The spec is stored in its public form (``TrainingSpec.model_dump_json()`` of the validated spec, on
   submission), so it is copied into the body as stored: never parsed, never validated again. A change to
@@ -16,7 +16,6 @@ every kind; a change to a response model must change this module with it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
 from pydantic_core import to_json
 
@@ -73,12 +72,6 @@ def _job_body(record: JobRecord) -> bytes:
 def result_body(result_json: str) -> bytes:
     """A stored result (the worker's JSON) as ``JobResult`` writes it."""
     return JobResult.model_validate(json.loads(result_json)).model_dump_json().encode()
-
-
-def job_list_body(items: Iterable[bytes], total: int, offset: int, limit: int) -> bytes:
-    """``JobList`` as JSON, from its items' JSON (each a :func:`job_body`)."""
-    tail = _json({"total": total, "offset": offset, "limit": limit})
-    return b"".join((b'{"items":[', b",".join(items), b"],", tail[1:]))
 
 
 def costs_body(job_id: str, page: CostsSnapshot, since: int) -> bytes:

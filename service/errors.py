@@ -9,8 +9,10 @@ for every other status one message. The statuses, each the one documented on the
 * 409: the resource is in the wrong state (no model yet, already finished, an idempotent request in flight);
 * 413: a body or upload over its cap (``service.limits``); 415: a JSON body sent as another media type;
 * 422: well-formed input the service cannot use (a field's type or bound, a cap, a file's content);
-* 429: over the submission rate; 503: Redis unreachable, stuck past the client's timeout, loading its
-  data or refusing writes, or the queue full, each with ``Retry-After``;
+* 429: over the submission or upload rate; 503: Redis unreachable, stuck past the client's timeout,
+  loading its data or refusing writes, the queue full, or every upload parser busy, each with
+  ``Retry-After``; 507: Redis is full (at its ``maxmemory``, with ``noeviction`` it refuses writes), with
+  ``Retry-After``;
 * 500: anything unexpected, with a generic message (the traceback goes to the log, never to the client).
 
 The pure ASGI middlewares (``service.auth``, ``service.limits``) answer with :func:`error_response` too.
@@ -26,6 +28,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -38,8 +41,16 @@ log = logging.getLogger("descent.service")
 
 RETRY_AFTER_SECONDS = 2
 
-REDIS_UNAVAILABLE = ("LOADING", "MISCONF", "OOM", "READONLY", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN")
-"""Prefixes of Redis error replies that mean "not now" (loading its AOF, disk or memory full, a replica)."""
+REDIS_UNAVAILABLE = ("LOADING", "MISCONF", "READONLY", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN")
+"""Prefixes of Redis error replies that mean "not now" (loading its AOF, disk full, a replica)."""
+REDIS_FULL = "command not allowed when used memory"
+"""In Redis' refusal of a write at its maxmemory (redis-py's ``OutOfMemoryError``, or a script's error)."""
+REDIS_FULL_RETRY_AFTER = 60
+REDIS_FULL_DETAIL = (
+    "the job store (Redis) is full: it is at its memory cap (maxmemory, DESCENT_REDIS_MAXMEMORY_BYTES for "
+    "the embedded one) and refuses new data, so nothing was stored; delete datasets you no longer need "
+    "(DELETE /datasets/{id}) or retry once finished jobs and datasets have expired"
+)
 
 
 def _retry_after(seconds: int) -> dict[str, str]:
@@ -108,6 +119,23 @@ def error_response(status: int, detail: object, headers: dict[str, str] | None =
     return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=status, headers=headers)
 
 
+def redis_error_response(exc: RedisError) -> JSONResponse | None:
+    """The answer to a Redis error: 503 when Redis is down, stuck or says "not now", 507 when it is full;
+    None for any other (a bug: a 500)."""
+    if isinstance(exc, RedisResponseError) and REDIS_FULL in str(exc):
+        log.warning("Redis is full: %s", exc)
+        REDIS_ERRORS.labels("OutOfMemory").inc()
+        return error_response(507, REDIS_FULL_DETAIL, _retry_after(REDIS_FULL_RETRY_AFTER))
+    down = isinstance(exc, RedisConnectionError | RedisTimeoutError)
+    if down or (isinstance(exc, RedisResponseError) and str(exc).startswith(REDIS_UNAVAILABLE)):
+        log.warning("Redis unavailable: %s", exc)
+        REDIS_ERRORS.labels(type(exc).__name__).inc()
+        return error_response(
+            503, "the job store (Redis) is unavailable; retry shortly", _retry_after(RETRY_AFTER_SECONDS)
+        )
+    return None
+
+
 def _is_json(request: Request) -> bool:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     return media_type == "application/json" or media_type.endswith("+json")
@@ -173,18 +201,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
-    async def _redis_down(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("Redis unavailable: %s", exc)
-        REDIS_ERRORS.labels(type(exc).__name__).inc()
-        return error_response(
-            503, "the job store (Redis) is unavailable; retry shortly", _retry_after(RETRY_AFTER_SECONDS)
-        )
-
     @app.exception_handler(RedisResponseError)
-    async def _redis_refused(request: Request, exc: RedisResponseError) -> JSONResponse:
-        if str(exc).startswith(REDIS_UNAVAILABLE):
-            return await _redis_down(request, exc)
-        return await _unexpected(request, exc)
+    async def _redis_error(request: Request, exc: RedisError) -> JSONResponse:
+        return redis_error_response(exc) or await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

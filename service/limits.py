@@ -1,20 +1,29 @@
-"""What a client may send: request body caps (a pure ASGI middleware), job submissions per owner per
-minute, and the queue's depth.
+"""What a client may send: request body caps (a pure ASGI middleware), job submissions and dataset
+uploads per owner per minute, and the queue's depth.
 
 Body caps, enforced before (and while) the body is read:
 
 * A ``Content-Length`` over the cap is a 413 at once: not one byte of the body is read.
 * A body without one (chunked) is counted as it streams in and cut at the cap: the app's read raises a
   413 the moment the count passes it, so at most the cap (plus one chunk) is ever buffered.
+* A JSON body (every route but the upload) is also counted in values as it streams in: every number of
+  an array is followed by a comma or closes it, so numbers ≤ commas + ``[`` (``bytes.count``, C speed).
+  Past ``settings.max_inline_values`` + :data:`STRUCTURE_VALUES` (the rest of a spec or an experiment),
+  the read raises a 413 naming ``max_inline_values``: inline data and predict inputs are refused before
+  the body is parsed into Python objects (each of which costs about 30 bytes per number).
 
-The cap is ``settings.max_upload_bytes`` plus room for the multipart envelope on ``POST /datasets``, and
-``settings.max_body_bytes`` on every other request.
+The byte cap is ``settings.max_upload_bytes`` plus room for the multipart envelope on ``POST /datasets``,
+and ``settings.max_body_bytes`` on every other request.
 
 Submissions (:func:`check_submission`, before a job is stored): at most
 ``settings.rate_limit_jobs_per_minute`` per owner in each fixed minute (a Redis counter, one atomic
-INCR + EXPIRE), else a 429 whose ``Retry-After`` is the rest of the minute; and none while
+INCR + EXPIRE), else a 429 whose ``Retry-After`` is the rest of the minute; at most
+``settings.max_active_jobs_per_owner`` of the owner's jobs queued or running, an experiment's members
+counted one by one, else a 429; and none while
 ``settings.max_queued_jobs`` wait on the queue, a 503 with ``Retry-After``. The depth check is not atomic
-with the enqueue: concurrent submitters can pass it together, so the cap may be exceeded by as many.
+with the enqueue: concurrent submitters can pass it together, so the cap may be exceeded by as many (the
+same holds for the owner's cap, by as many requests as the owner sends at once).
+Uploads (:func:`check_upload`) have their own counter, ``settings.rate_limit_uploads_per_minute``.
 """
 
 from __future__ import annotations
@@ -22,30 +31,44 @@ from __future__ import annotations
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.config import Settings
 from core.queue import JobQueue
-from service.errors import TooManyRequests, Unavailable, error_response
+from core.store import JobStore, QuotaExceeded
+from service.errors import PayloadTooLarge, TooManyRequests, Unavailable, error_response
 
 MULTIPART_OVERHEAD = 64 * 1024
 """Bytes allowed on top of the upload cap for the multipart boundaries and part headers."""
 UPLOAD_PATHS = frozenset({"/datasets"})
 QUEUE_FULL_RETRY_AFTER = 10
 """Seconds a client is asked to wait when the queue is full."""
+STRUCTURE_VALUES = 65_536
+"""Values a JSON body may hold on top of ``max_inline_values``: the rest of a spec, an experiment's grid."""
+ACTIVE_RETRY_AFTER = 10
+"""Seconds a client is asked to wait when it has its cap of jobs queued or running."""
 
 
 class BodyTooLarge(HTTPException):
     """Raised from ``receive`` when a streamed body passes its cap; rendered as a 413 by the app."""
 
-    def __init__(self, cap: int) -> None:
-        super().__init__(413, f"the request body is over the cap of {cap} bytes")
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
+
+
+def over_bytes(cap: int) -> str:
+    return f"the request body is over the cap of {cap} bytes"
 
 
 class BodyLimitMiddleware:
     """413 for a request body over its cap, decided from ``Content-Length`` or while streaming."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int, max_inline_values: int
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes + MULTIPART_OVERHEAD
+        self.max_inline_values = max_inline_values
+        self.max_values = max_inline_values + STRUCTURE_VALUES
 
     def cap(self, scope: Scope) -> int:
         """The body cap of this request."""
@@ -62,19 +85,24 @@ class BodyLimitMiddleware:
                 await error_response(400, "Content-Length is not a number")(scope, receive, send)
                 return
             if int(length) > cap:
-                too_large = BodyTooLarge(cap)
-                response = error_response(413, too_large.detail, {"Connection": "close"})
+                response = error_response(413, over_bytes(cap), {"Connection": "close"})
                 await response(scope, receive, send)
                 return
-        received = 0
+        received, values = 0, 0
+        count_values = scope["path"] not in UPLOAD_PATHS
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, values
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                body = message.get("body", b"")
+                received += len(body)
                 if received > cap:
-                    raise BodyTooLarge(cap)
+                    raise BodyTooLarge(over_bytes(cap))
+                if count_values:
+                    values += body.count(b",") + body.count(b"[")
+                    if values > self.max_values:
+                        raise BodyTooLarge(self.over_values())
             return message
 
         started = False
@@ -91,6 +119,13 @@ class BodyLimitMiddleware:
                 raise
             await error_response(413, exc.detail, {"Connection": "close"})(scope, receive, send)
 
+    def over_values(self) -> str:
+        return (
+            f"the request body holds more than {self.max_values} numbers (commas and '[' counted as it "
+            f"arrives), over the cap max_inline_values = {self.max_inline_values} (plus "
+            f"{STRUCTURE_VALUES} for the rest of the body)"
+        )
+
 
 def check_submission(jobs: JobQueue, owner: str, adding: int = 1) -> None:
     """Count a submission of ``adding`` jobs (an experiment's members); 429 over the owner's rate of
@@ -104,8 +139,34 @@ def check_submission(jobs: JobQueue, owner: str, adding: int = 1) -> None:
                 f"over the rate limit of {limit} job submissions per minute; retry in {retry_after} s",
                 retry_after,
             )
+    active = jobs.store.count_active(owner)
+    if active + adding > settings.max_active_jobs_per_owner:
+        raise TooManyRequests(
+            f"{active} of your jobs are queued or running and this submission adds {adding}: over the cap "
+            f"of {settings.max_active_jobs_per_owner} per owner (max_active_jobs_per_owner); wait for some "
+            "to finish, or cancel some",
+            ACTIVE_RETRY_AFTER,
+        )
     if jobs.queue.count + adding > settings.max_queued_jobs:
         raise Unavailable(
             f"the queue is full ({settings.max_queued_jobs} jobs waiting, the cap); retry later",
             QUEUE_FULL_RETRY_AFTER,
         )
+
+
+def check_upload(store: JobStore, settings: Settings, owner: str) -> None:
+    """Count an upload; 429 over the owner's rate of uploads, 413 if the owner already keeps as many
+    datasets as the quota allows (both before the file is parsed)."""
+    limit = settings.rate_limit_uploads_per_minute
+    if limit:
+        count, retry_after = store.count_upload(owner)
+        if count > limit:
+            raise TooManyRequests(
+                f"over the rate limit of {limit} dataset uploads per minute "
+                f"(rate_limit_uploads_per_minute); retry in {retry_after} s",
+                retry_after,
+            )
+    try:
+        store.check_dataset_quota(owner)
+    except QuotaExceeded as exc:
+        raise PayloadTooLarge(str(exc)) from None

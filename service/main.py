@@ -4,7 +4,10 @@
 so the page works with no internet access; ReDoc is off. Pure ASGI middlewares run before any route, outermost
 first: ``service.request_id`` (``X-Request-ID`` taken or made, echoed, on every log line),
 ``service.metrics`` (requests and latency per route), ``service.auth`` (API keys, the request's owner) and
-``service.limits`` (413 for a body over its cap, before it is read). ``GET /metrics`` (unless
+``service.limits`` (413 for a body over its cap, before it is read, or a JSON body over its numbers) and
+``service.admission`` (an upload's rate, quota and parser, before its body is read).
+Uploads are parsed in processes of their own (``service.parsers``), started on demand and stopped with
+the app. ``GET /metrics`` (unless
 ``metrics_enabled`` is off or ``metrics_port`` moves it) serves Prometheus's format; logs follow
 ``log_format`` (``core.logs``). The API's Redis clients (``service.redis_clients``: a blocking one for
 the routes in worker threads, an asyncio one for the polls on the event loop) have short timeouts and retry
@@ -28,16 +31,30 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from core.config import Settings, get_settings
 from core.logs import configure_logging
+from service.admission import UploadAdmissionMiddleware
 from service.auth import AuthMiddleware
 from service.errors import install_error_handlers
 from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware, process_started, process_stopped, render, scrape_registry
 from service.openapi import document_common_responses, operation_id
+from service.parsers import UploadParsers
 from service.redis_clients import LoopRedis, api_redis
 from service.request_id import RequestIdMiddleware, bind_job_id
-from service.routes import boundary, datasets, events, experiments, health, jobs, models, plots
+from service.routes import (
+    boundary,
+    datasets,
+    events,
+    experiment_events,
+    experiments,
+    health,
+    jobs,
+    models,
+    plots,
+)
 
 SWAGGER_STATIC = "/static/swagger"
+PAGE_ASSETS = "/assets"
+PAGE_FILES = Path(__file__).parent / "static"
 # Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI writes), as shipped in the fastapi-offline wheel.
 SWAGGER_FILES = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 
@@ -57,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         process_started()
         yield
         process_stopped()
+        await app.state.parsers.aclose()
         if app.state.events is not None:
             await app.state.events.close()
         await app.state.async_redis.close()
@@ -75,13 +93,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = api_redis(settings)
     app.state.async_redis = LoopRedis(settings)  # the polls' client (service.deps.get_reads)
     app.state.events = None  # service.events.hub.EventHub, made by the first event stream
+    app.state.parsers = UploadParsers(
+        settings.upload_parsers, settings.upload_wait_seconds, settings.upload_parse_seconds
+    )
     install_error_handlers(app)
-    limits = {"max_body_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}
+    limits = {
+        "max_body_bytes": settings.max_body_bytes,
+        "max_upload_bytes": settings.max_upload_bytes,
+        "max_inline_values": settings.max_inline_values,
+    }
+    app.add_middleware(UploadAdmissionMiddleware)
     app.add_middleware(BodyLimitMiddleware, **limits)
     app.add_middleware(AuthMiddleware, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    for module in (jobs, events, models, boundary, experiments, datasets, plots, health):
+    for module in (jobs, events, models, boundary, experiments, experiment_events, datasets, plots, health):
         app.include_router(module.router, dependencies=[Depends(bind_job_id)])
     if settings.metrics_enabled and settings.metrics_port is None:
         _mount_metrics(app, settings)
@@ -101,12 +127,19 @@ def _mount_metrics(app: FastAPI, settings: Settings) -> None:
 
 
 def _mount_page(app: FastAPI) -> None:
-    """``/``: a page to submit jobs and compare their cost histories in a browser."""
-    page = (Path(__file__).parent / "static" / "index.html").read_text()
+    """``/``: the page to compose, watch and compare jobs and experiments; its scripts, styles and the
+    vendored uPlot at ``/assets`` (everything from the package, no CDN), and ``/favicon.ico``."""
+    page = (PAGE_FILES / "index.html").read_text()
+    favicon = (PAGE_FILES / "favicon.ico").read_bytes()
+    app.mount(PAGE_ASSETS, StaticFiles(directory=PAGE_FILES), name="assets")
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
         return HTMLResponse(page)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon_ico() -> Response:
+        return Response(favicon, media_type="image/x-icon", headers={"Cache-Control": "max-age=86400"})
 
 
 def _mount_docs(app: FastAPI) -> None:

@@ -10,7 +10,8 @@ operation is added here, so the document stays honest without repeating it in ea
   writes only ``contentMediaType``, which generators take for a string);
 * the ``bearer`` security scheme on every non-public operation, required when API keys are configured
   (then a 401 too), optional otherwise (``security: [{bearer: []}, {}]``);
-* 503 with ``Retry-After`` (Redis unavailable) on every operation that reads or writes Redis;
+* 503 with ``Retry-After`` (Redis unavailable) and 507 (Redis full, at its ``maxmemory``) on every
+  operation that reads or writes Redis;
 * OpenAPI links from each creating operation (``POST /jobs``, ``POST /datasets``) to the operations on the
   created resource (``/jobs/{job_id}…``, and ``/plots/costs?job=``), so clients and stateful testers such
   as schemathesis can follow an ``id`` from one answer to the next request.
@@ -47,7 +48,7 @@ def operation_id(route: APIRoute) -> str:
 
 
 def document_common_responses(app: FastAPI, keys_required: bool) -> None:
-    """Wrap ``app.openapi`` so the generated document carries security, 401, 413 and 503."""
+    """Wrap ``app.openapi`` so the generated document carries security, 401, 413, 503 and 507."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -80,6 +81,9 @@ def document_common_responses(app: FastAPI, keys_required: bool) -> None:
                 if keys_required:
                     responses["401"] = unauthorized
                 responses.setdefault("503", _error("Redis is unavailable; retry after a while.", RETRY_AFTER))
+                responses.setdefault(
+                    "507", _error("Redis is full (its maxmemory): nothing was stored.", RETRY_AFTER)
+                )
         app.openapi_schema = schema
         return schema
 

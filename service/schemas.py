@@ -6,12 +6,13 @@ The request model of ``POST /jobs`` is ``core.spec.TrainingSpec``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.datafiles import DataFormat
-from core.spec import TrainingSpec
+from core.spec import BuiltinDataset, TrainingSpec
+from core.spec.datasets import UploadedDataset
 from core.statuses import JobStatus
 from core.store import DatasetRecord, JobRecord
 
@@ -74,11 +75,16 @@ class JobPublic(BaseModel):
     label: str | None = Field(None, description="An experiment member's label: what it varies.")
 
     @classmethod
+    def spec_of(cls, spec: dict) -> TrainingSpec:
+        """The record's spec as this model shows it."""
+        return TrainingSpec.model_validate(spec)
+
+    @classmethod
     def of(cls, record: JobRecord) -> JobPublic:
         return cls(
             id=record.id,
             status=record.status,  # type: ignore[arg-type]
-            spec=TrainingSpec.model_validate(record.spec),
+            spec=cls.spec_of(record.spec),
             progress=Progress(epoch=record.epoch, epochs=record.epochs),
             created_at=utc_time(record.created_at),  # type: ignore[arg-type]
             started_at=utc_time(record.started_at),
@@ -94,10 +100,39 @@ class JobPublic(BaseModel):
         )
 
 
+class InlineShape(BaseModel):
+    n_features: int
+    n_examples: int
+
+
+class InlineSummary(BaseModel):
+    """Inline data in a listing: its shape; ``GET /jobs/{id}`` has the numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inline: InlineShape
+
+
+class SpecSummary(TrainingSpec):
+    """A spec in a listing (``core.spec.summary``): inline data is shown as its shape."""
+
+    dataset: BuiltinDataset | UploadedDataset | InlineSummary  # type: ignore[assignment]
+
+
+class JobSummary(JobPublic):
+    """A job in a listing: its spec summarized (``GET /jobs/{id}`` has the full spec)."""
+
+    spec: SpecSummary  # type: ignore[assignment]
+
+    @classmethod
+    def spec_of(cls, spec: dict) -> SpecSummary:
+        return SpecSummary.model_validate(spec)
+
+
 class JobList(BaseModel):
     """One page of jobs, newest first."""
 
-    items: list[JobPublic]
+    items: list[JobSummary]
     total: int = Field(description="Jobs matching the filter, all pages.")
     offset: int
     limit: int
@@ -183,44 +218,66 @@ class Prediction(BaseModel):
 
 
 class DatasetSummary(BaseModel):
-    """Class counts and per-feature statistics."""
+    """Class counts, and statistics of the first ``features_summarized`` features (at most the server's
+    ``dataset_summary_features``)."""
 
     positives: int
     negatives: int
+    features_summarized: int = Field(description="How many features (the first ones) the lists cover.")
     feature_mean: list[float]
     feature_std: list[float]
     feature_min: list[float]
     feature_max: list[float]
 
 
-class DatasetPublic(BaseModel):
-    """An uploaded dataset; train on it with ``{"dataset": {"id": ...}}``."""
+class DatasetBrief(BaseModel):
+    """An uploaded dataset as a listing shows it (no summary); train with ``{"dataset": {"id": ...}}``."""
 
     id: str
     filename: str
     format: DataFormat
     n_features: int
     n_examples: int
+    bytes: int = Field(description="Bytes it takes in the store (float64), counted against the quota.")
     created_at: datetime
+    expires_at: datetime | None = Field(
+        description="When it is deleted unless a job uses it before (each use restarts its TTL)."
+    )
+
+    @classmethod
+    def fields_of(cls, record: DatasetRecord) -> dict[str, Any]:
+        return {
+            "id": record.id,
+            "filename": record.filename,
+            "format": record.format,
+            "n_features": record.n_features,
+            "n_examples": record.n_examples,
+            "bytes": record.bytes,
+            "created_at": utc_time(record.created_at),
+            "expires_at": utc_time(record.expires_at),
+        }
+
+    @classmethod
+    def of(cls, record: DatasetRecord) -> DatasetBrief:
+        return cls(**cls.fields_of(record))
+
+
+class DatasetPublic(DatasetBrief):
+    """An uploaded dataset with its summary; train on it with ``{"dataset": {"id": ...}}``."""
+
     summary: DatasetSummary
 
     @classmethod
     def of(cls, record: DatasetRecord) -> DatasetPublic:
-        return cls(
-            id=record.id,
-            filename=record.filename,
-            format=record.format,  # type: ignore[arg-type]
-            n_features=record.n_features,
-            n_examples=record.n_examples,
-            created_at=utc_time(record.created_at),  # type: ignore[arg-type]
-            summary=DatasetSummary.model_validate(record.summary),
-        )
+        summary = dict(record.summary or {})
+        summary.setdefault("features_summarized", len(summary.get("feature_mean", [])))
+        return cls(**cls.fields_of(record), summary=DatasetSummary.model_validate(summary))
 
 
 class DatasetList(BaseModel):
-    """One page of datasets, newest first."""
+    """One page of datasets, newest first; ``total`` counts the owner's live datasets."""
 
-    items: list[DatasetPublic]
+    items: list[DatasetBrief]
     total: int
     offset: int
     limit: int

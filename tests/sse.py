@@ -10,9 +10,10 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Sse:
-    """One event: its id, its name and its data (parsed JSON)."""
+    """One event: its id (a job stream's is a number; an experiment stream's is its members' seqs joined
+    by dots), its name and its data (parsed JSON)."""
 
-    id: int
+    id: int | str
     event: str
     data: Any
 
@@ -29,7 +30,9 @@ def parse_sse(lines: Iterable[str]) -> tuple[list[Sse], int]:
             name, _, value = line.partition(":")
             fields[name] = value[1:] if value.startswith(" ") else value
         elif fields:
-            events.append(Sse(int(fields["id"]), fields["event"], json.loads(fields["data"])))
+            ident = fields["id"]
+            data = json.loads(fields["data"])
+            events.append(Sse(int(ident) if ident.isdigit() else ident, fields["event"], data))
             fields = {}
     assert not fields, f"an event was cut off: {fields}"
     return events, comments

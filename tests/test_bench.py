@@ -75,3 +75,12 @@ def test_api_bench_prints_every_path_in_both_phases() -> None:
         assert phase[0][4] == "1.00"  # bare against itself
         assert all(float(row[2].replace(",", "")) > 0 and float(row[4]) > 0 for row in phase)
     assert "wrk" in output.splitlines()[0] or "in-Python" in output.splitlines()[0]
+
+
+def test_the_estimate_benchmark_prints_every_quick_shape() -> None:
+    rows = table_rows(run_bench("--quick", "--repeat", "1", script="estimate.py"))
+    assert [row[0] for row in rows] == ["seed [5,2] b64", "[64,64] b64 adam"]
+    for row in rows:
+        measured, estimated, ratio = float(row[2]), float(row[3]), float(row[4])
+        assert measured > 0 and estimated > 0
+        assert abs(ratio - estimated / measured) < 0.06 * ratio + 0.05

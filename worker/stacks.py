@@ -11,8 +11,9 @@ solo job (``worker.tasks``):
    (``worker.timeouts.stack_time_limit``). A stack checkpoint (every member's state) resumes it.
 3. While it trains, one :class:`worker.watch.Watch` stops a member on its cancel, or when another run owns
    it; one :class:`worker.reporter.RunReporter` streams every member's points and progress.
-4. Each member's end is written the moment it ends (``on_done``): ``succeeded``, ``canceled``, ``failed``
-   ("diverged at epoch N", "timed out after N s"); the others go on. When the worker shuts down, the
+4. Each member's end is written as it ends (``on_done``), by the reporter's writer thread right after the
+   member's last points: ``succeeded``, ``canceled``, ``failed`` ("diverged at epoch N", "timed out after
+   N s"); the others go on. When the worker shuts down, the
    members still going are handed back with the stack (``JobQueue.hand_back_stack``).
 """
 
@@ -73,29 +74,30 @@ def execute_stack(jobs: JobQueue, stack_id: str, settings: Settings, shutdown: t
             raise  # left running: RQ's abandoned-job handling retries the stack
         watch.deadline = time.monotonic() + limit - spent
 
-        def save_state(seconds: float) -> None:
-            store.save_stack_state(stack_id, training.checkpoint().to_bytes(), seconds)
+        def save_state(checkpoint: bytes, seconds: float) -> None:
+            store.save_stack_state(stack_id, checkpoint, seconds)
 
-        reporter = RunReporter(
+        with RunReporter(
             store,
             watch,
             shutdown,
+            lambda: training.checkpoint().to_bytes(),
             save_state,
             settings.checkpoint_seconds,
             count_steps=lambda: int(training.records.steps.sum()),
             epoch=training.epoch,
             spent=spent,
-        )
-        ended = _Ends(jobs, stack, run_id, mine, reporter, limit)
-        index = {job_id: i for i, job_id in enumerate(stack.members)}
-        others = {i for job_id, i in index.items() if job_id not in mine}
-        training.run(
-            on_point=lambda member, point: reporter.on_point(stack.members[member], point),
-            on_epoch=reporter.on_epoch,
-            on_done=ended.member_done,
-            should_stop=lambda: others | {index[job_id] for job_id in watch.reasons},
-        )
-        return ended.close()
+        ) as reporter:
+            ended = _Ends(jobs, stack, run_id, mine, reporter, limit)
+            index = {job_id: i for i, job_id in enumerate(stack.members)}
+            others = {i for job_id, i in index.items() if job_id not in mine}
+            training.run(
+                on_point=lambda member, point: reporter.on_point(stack.members[member], point),
+                on_epoch=reporter.on_epoch,
+                on_done=ended.member_done,
+                should_stop=lambda: others | {index[job_id] for job_id in watch.reasons},
+            )
+            return ended.close()
 
 
 def _prepare(
@@ -142,7 +144,8 @@ class _Ends:
         self.outcomes: dict[str, str] = {}
 
     def member_done(self, member: int, result: MemberResult) -> None:
-        """Member ``member`` ended: write its end (unless it goes back with the stack, or is not ours)."""
+        """Member ``member`` ended: have its end written after its last points (unless it goes back with
+        the stack, or is not ours); the writing is the reporter's thread's, so the others train on."""
         job_id = self.stack.members[member]
         if job_id not in self.mine:
             return
@@ -152,28 +155,30 @@ class _Ends:
         if reason in ("superseded", "shutdown"):
             self.outcomes[job_id] = reason
             if reason == "superseded":
-                report_end(store, job_id, reason)
+                self.reporter.after_points(partial(report_end, store, job_id, reason))
             return
-        self.reporter.flush(final=True, only=job_id)
         if result.error is not None:
-            end(store.fail, result.error)
-            self.outcomes[job_id] = "failed"
+            write, outcome = partial(end, store.fail, result.error), "failed"
         elif reason == "canceled":
-            end(store.mark_canceled)
-            self.outcomes[job_id] = "canceled"
+            write, outcome = partial(end, store.mark_canceled), "canceled"
         elif reason == "timed out":
-            end(store.fail, f"timed out after {self.limit:g} s")
-            self.outcomes[job_id] = "failed"
+            write, outcome = partial(end, store.fail, f"timed out after {self.limit:g} s"), "failed"
         else:
-            end(store.succeed, result_of(store, job_id, result), result.parameters)
-            self.outcomes[job_id] = "succeeded"
-        report_end(store, job_id, self.outcomes[job_id])
+            write, outcome = partial(self._succeed, job_id, result), "succeeded"
+        self.outcomes[job_id] = outcome
+        self.reporter.after_points(write)
+        self.reporter.after_points(partial(report_end, store, job_id, outcome))
+
+    def _succeed(self, job_id: str, result: MemberResult) -> None:
+        store = self.jobs.store
+        finish(job_id, self.run_id, store.succeed, result_of(store, job_id, result), result.parameters)
 
     def close(self) -> str:
-        """After the computation: hand back the members stopped by a shutdown; the stack's outcome."""
+        """After the computation: wait for every write, hand back the members stopped by a shutdown; the
+        stack's outcome."""
+        self.reporter.close()
         back = [job_id for job_id, outcome in self.outcomes.items() if outcome == "shutdown"]
         if back:
-            self.reporter.flush(final=True)
             write_until_done(partial(self.jobs.hand_back_stack, self.stack.id, self.run_id, back))
             for job_id in back:
                 report_end(self.jobs.store, job_id, "handed back")

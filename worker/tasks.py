@@ -19,9 +19,10 @@
    logs which (a hand-back is no success, though RQ takes the job function's return for one) and counts
    it in ``P:stats``.
 
-A Redis error while training is not fatal: the points stay buffered and are written by a later flush. A
-Redis error that escapes (the job could not even start) leaves the job running: RQ's abandoned-job
-handling then retries it (``core.queue``).
+A Redis error while training is not fatal, nor is a frozen Redis: the reporter's own thread writes, the
+points stay buffered until a write goes through, and training goes on meanwhile. A Redis error that
+escapes (the job could not even start, or its last writes failed for ``FINAL_WRITE_SECONDS``) leaves the
+job running: RQ's abandoned-job handling then retries it (``core.queue``).
 """
 
 from __future__ import annotations
@@ -126,20 +127,21 @@ def execute(jobs: JobQueue, job_id: str, settings: Settings, shutdown: threading
             return "failed"
         watch.deadline = time.monotonic() + limit - spent
 
-        def save_state(seconds: float) -> None:
-            store.save_run_state(job_id, training.checkpoint().to_bytes(), seconds)
+        def save_state(checkpoint: bytes, seconds: float) -> None:
+            store.save_run_state(job_id, checkpoint, seconds)
 
-        reporter = RunReporter(
+        with RunReporter(
             store,
             watch,
             shutdown,
+            lambda: training.checkpoint().to_bytes(),
             save_state,
             settings.checkpoint_seconds,
             count_steps=lambda: training.step,
             epoch=training.epoch,
             spent=spent,
-        )
-        return _train(jobs, job_id, run_id, training, reporter, limit)
+        ) as reporter:
+            return _train(jobs, job_id, run_id, training, reporter, limit)
 
 
 def _prepare(store: JobStore, job_id: str, settings: Settings) -> tuple[Training, float, float]:
@@ -177,18 +179,18 @@ def _train(
             should_stop=reporter.watch.stop.is_set,
         )
     except DivergedError as exc:
-        reporter.flush(final=True)
+        reporter.close()
         end(store.fail, str(exc))
         return "failed"
     except Exception as exc:  # a bug or MemoryError: say so rather than leave the job running
         log.exception("job %s: training failed", job_id)
-        reporter.flush(final=True)
+        reporter.close()
         end(store.fail, f"the worker failed: {type(exc).__name__}: {exc}")
         return "failed"
     reason = reporter.watch.reasons.get(job_id) if result.stopped else None
     if reason == "superseded":  # another run owns the job now: write nothing more
         return "superseded"
-    reporter.flush(final=True)
+    reporter.close()
     if reason == "canceled":
         end(store.mark_canceled)
         return "canceled"

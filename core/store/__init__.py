@@ -24,7 +24,7 @@ with its ``status`` event), ``costs`` (points, their ``point`` and ``progress`` 
 from core.store.artifacts import Artifacts
 from core.store.base import PUBLIC_OWNER, connect, npz_to_arrays
 from core.store.curve import Curves
-from core.store.datasets import DatasetRecord, Datasets
+from core.store.datasets import DatasetRecord, Datasets, QuotaExceeded, WriteTooLate
 from core.store.experiments import ExperimentRecord, Experiments, MemberRef, StackRecord
 from core.store.jobs import JobRecord, Jobs
 from core.store.stats import Stats
@@ -37,7 +37,9 @@ __all__ = [
     "JobRecord",
     "JobStore",
     "MemberRef",
+    "QuotaExceeded",
     "StackRecord",
+    "WriteTooLate",
     "connect",
     "npz_to_arrays",
 ]

@@ -58,4 +58,9 @@ class StoreBase:
         self.redis = redis
         self.ttl = settings.result_ttl_seconds
         self.events_max_len = settings.events_max_len
+        self.dataset_ttl = settings.dataset_ttl_seconds
+        self.max_datasets = settings.max_datasets_per_owner
+        self.max_dataset_bytes = settings.max_dataset_bytes_per_owner
+        self.publish_window_seconds = settings.redis_timeout_seconds
+        """How long after it is sent a dataset's publish may still run (``core.store.datasets``)."""
         self.keys = Keys(prefix)

@@ -14,6 +14,9 @@ from redis.client import Pipeline
 from core.statuses import FINISHED
 from core.store.base import ID, PUBLIC_OWNER, StoreBase, number, text
 
+LISTED_FIELDS = ("id", "owner", "name", "created_at", "members")
+"""The fields a listing reads: all but the request."""
+
 
 @dataclass(frozen=True)
 class MemberRef:
@@ -75,14 +78,33 @@ class Experiments(StoreBase):
     def list_experiments(
         self, owner: str = PUBLIC_OWNER, offset: int = 0, limit: int = 20
     ) -> tuple[list[ExperimentRecord], int]:
-        """One page of the owner's experiments, newest first, and how many there are."""
+        """One page of the owner's experiments, newest first, and how many there are.
+
+        The records are read without their request (``request`` is ``{}``: it may carry inline data).
+        Ids of experiments that expired are dropped from the owner's index first: an experiment expires
+        ``result_ttl_seconds`` after its last member finished, so only those created before that long ago
+        are checked. The total counts only experiments that exist.
+        """
         index = self.keys.owner_experiments(owner)
+        cutoff = time.time() - self.ttl
+        old = [i.decode() for i in self.redis.zrangebyscore(index, "-inf", cutoff)]
+        if old:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for experiment_id in old:
+                    pipe.exists(self.keys.experiment(experiment_id))
+                gone = [i for i, exists in zip(old, pipe.execute(), strict=True) if not exists]
+            if gone:
+                self.redis.zrem(index, *gone)
         ids = [i.decode() for i in self.redis.zrevrange(index, offset, offset + limit - 1)]
         with self.redis.pipeline(transaction=False) as pipe:
             for experiment_id in ids:
-                pipe.hgetall(self.keys.experiment(experiment_id))
+                pipe.hmget(self.keys.experiment(experiment_id), LISTED_FIELDS)
             replies = pipe.execute()
-        records = [_experiment(raw, owner) for raw in replies]
+        raws = [
+            {k.encode(): v for k, v in zip(LISTED_FIELDS, values, strict=True) if v is not None}
+            for values in replies
+        ]
+        records = [_experiment(raw, owner) for raw in raws]
         gone = [i for i, record in zip(ids, records, strict=True) if record is None]
         if gone:
             self.redis.zrem(index, *gone)

@@ -11,11 +11,11 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
-from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
 from core.keys import Keys
 from core.spec import TrainingSpec
+from core.spec.summary import spec_summary, summary_of
 from core.statuses import CANCELED, FAILED, FINISHED, QUEUED, RUNNING, STATUSES, SUCCEEDED
 from core.store.base import ID, KEPT_BYTES, PUBLIC_OWNER, StoreBase, arrays_to_npz
 from core.store.scripts import helpers, lua
@@ -112,6 +112,23 @@ class JobRecord:
         return None if self.result_json is None else json.loads(self.result_json)
 
 
+LISTED_FIELDS = (
+    "id", "owner", "status", "spec_summary", "epoch", "epochs", "created_at", "updated_at", "started_at",
+    "finished_at", "result", "error", "timeout_seconds", "workers_lost", "experiment_id", "label", "stack",
+)  # fmt: skip
+"""The fields a listing reads: every field of the record but the full spec, whose summary it shows."""
+
+
+def _listed(values: Sequence[bytes | None]) -> dict[bytes, bytes]:
+    """A record's fields from HMGET of :data:`LISTED_FIELDS`, the summary as its ``spec``."""
+    raw = {
+        name.encode(): value for name, value in zip(LISTED_FIELDS, values, strict=True) if value is not None
+    }
+    if b"spec_summary" in raw:
+        raw[b"spec"] = raw.pop(b"spec_summary")
+    return raw
+
+
 def record_of(fields: Mapping[str, str], cancel: bool) -> JobRecord | None:
     """The job of its hash's fields (as text, empty ones left out: :func:`hash_fields`) and whether its
     cancel flag is set; None without a status (an unknown job)."""
@@ -142,15 +159,14 @@ def record_of(fields: Mapping[str, str], cancel: bool) -> JobRecord | None:
     )
 
 
+def text_fields(raw: Mapping[bytes, bytes]) -> dict[str, str]:
+    """A hash's fields (as ``HGETALL`` or :func:`_listed` give them) as text, empty values left out."""
+    return {name.decode(): value.decode() for name, value in raw.items() if value}
+
+
 def hash_fields(flat: Sequence[bytes]) -> dict[str, str]:
     """A hash's ``HGETALL`` as a Lua script returns it (field, value, …) as text, empty values left out."""
     return {name.decode(): value.decode() for name, value in zip(flat[::2], flat[1::2], strict=True) if value}
-
-
-LIST_READS = 3
-"""Times a listing reads its page when it meets jobs that expired (dropping them from the indexes between)."""
-ID_PLACE = "\x00"
-"""Where the id goes in the key templates of :func:`page_args`."""
 
 
 def job_read_keys(keys: Keys, job_ids: Iterable[str]) -> list[str]:
@@ -180,27 +196,6 @@ def _kept_record(fields: tuple[bytes, ...], cancel: bool) -> JobRecord | None:
     return record_of(hash_fields(fields), cancel)
 
 
-def page_args(keys: Keys, offset: int, limit: int) -> list[str | int]:
-    """The ``ARGV`` of ``scripts/read_page.lua`` (``KEYS``: the index) for one page."""
-    job, cancel = (name(ID_PLACE).split(ID_PLACE) for name in (keys.job, keys.cancel))
-    return [offset, offset + limit - 1, *job, *cancel]
-
-
-def page_of(reply: Sequence[Any]) -> tuple[list[JobRecord], int, list[str]]:
-    """A listing's page from ``scripts/read_page.lua``'s reply: the jobs found, the index's size, and the
-    ids of the jobs gone (expired), which :func:`drop_from_indexes` removes."""
-    total, ids, jobs = int(reply[0]), [i.decode() for i in reply[1]], reply[2:]
-    records = records_of(jobs)
-    gone = [job_id for job_id, record in zip(ids, records, strict=True) if record is None]
-    return [record for record in records if record is not None], total, gone
-
-
-def drop_from_indexes(pipe: Pipeline | AsyncPipeline, keys: Keys, owner: str, gone: Sequence[str]) -> None:
-    """Queue the removal of expired jobs from the owner's indexes."""
-    for key in [keys.owner_jobs(owner), *keys.status_indexes(owner)]:
-        pipe.zrem(key, *gone)
-
-
 class Jobs(StoreBase):
     """``P:job:{id}``, its cancel flag and the owner's job indexes."""
 
@@ -222,6 +217,7 @@ class Jobs(StoreBase):
             "owner": owner,
             "status": QUEUED,
             "spec": spec.model_dump_json(),
+            "spec_summary": json.dumps(summary_of(spec)),
             "epoch": 0,
             "epochs": spec.epochs,
             "created_at": repr(now),
@@ -260,20 +256,83 @@ class Jobs(StoreBase):
             return []
         return self.redis.register_script(lua("read_jobs"))(keys=job_read_keys(self.keys, job_ids))
 
+    def statuses(self, job_ids: Sequence[str]) -> list[str | None]:
+        """Each job's status (None for an unknown one), in one round trip, without reading the records."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(self.keys.job(job_id), "status")
+            return [None if s is None else s.decode() for s in pipe.execute()]
+
     def list_jobs(
         self, owner: str = PUBLIC_OWNER, status: str | None = None, offset: int = 0, limit: int = 20
     ) -> tuple[list[JobRecord], int]:
-        """One page of the owner's jobs, newest first, and the total count (optionally of one status)."""
+        """One page of the owner's jobs, newest first, and the total count (optionally of one status).
+
+        Each record's ``spec`` is its summary (``core.spec.summary``: inline data as its shape), read
+        without the full spec. Ids whose job expired are dropped from the owner's indexes first
+        (:meth:`prune_expired`), so the total counts only jobs that exist.
+        """
+        self.prune_expired(owner)
         index = self.keys.owner_jobs(owner, status)
-        script = self.redis.register_script(lua("read_page"))
-        for _ in range(LIST_READS):  # a page that met expired jobs is re-read once they leave the index
-            records, total, gone = page_of(script(keys=[index], args=page_args(self.keys, offset, limit)))
+        for _ in range(3):  # a page that met jobs gone since the pruning is re-read once they are dropped
+            ids = [i.decode() for i in self.redis.zrevrange(index, offset, offset + limit - 1)]
+            with self.redis.pipeline(transaction=False) as pipe:
+                for job_id in ids:
+                    pipe.hmget(self.keys.job(job_id), LISTED_FIELDS)
+                    pipe.exists(self.keys.cancel(job_id))
+                replies = pipe.execute()
+            raws = [_listed(values) for values in replies[::2]]
+            self._summarize_older(ids, raws)
+            records = [
+                record_of(text_fields(raw), bool(c)) for raw, c in zip(raws, replies[1::2], strict=True)
+            ]
+            gone = [job_id for job_id, r in zip(ids, records, strict=True) if r is None]
             if not gone:
                 break
-            with self.redis.pipeline(transaction=False) as pipe:
-                drop_from_indexes(pipe, self.keys, owner, gone)
-                pipe.execute()
-        return records, total - len(gone)
+            self._drop_from_indexes(owner, gone)
+        return [r for r in records if r is not None], int(self.redis.zcard(index))
+
+    def prune_expired(self, owner: str) -> int:
+        """Drop from the owner's indexes the ids of jobs that expired; how many were dropped.
+
+        A job expires ``result_ttl_seconds`` after it finished, so only ids created before that long ago
+        can be gone: those are checked (EXISTS, one round trip), and the rest are not read at all.
+        """
+        cutoff = time.time() - self.ttl
+        old = [i.decode() for i in self.redis.zrangebyscore(self.keys.owner_jobs(owner), "-inf", cutoff)]
+        if not old:
+            return 0
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in old:
+                pipe.exists(self.keys.job(job_id))
+            gone = [job_id for job_id, exists in zip(old, pipe.execute(), strict=True) if not exists]
+        if gone:
+            self._drop_from_indexes(owner, gone)
+        return len(gone)
+
+    def _drop_from_indexes(self, owner: str, gone: Sequence[str]) -> None:
+        with self.redis.pipeline(transaction=False) as pipe:
+            for key in [self.keys.owner_jobs(owner), *self.keys.status_indexes(owner)]:
+                pipe.zrem(key, *gone)
+            pipe.execute()
+
+    def _summarize_older(self, ids: Sequence[str], raws: list[dict[bytes, bytes]]) -> None:
+        """A job stored before specs had a summary: read its spec and summarize it."""
+        older = [i for i, raw in enumerate(raws) if raw and b"spec" not in raw]
+        if not older:
+            return
+        with self.redis.pipeline(transaction=False) as pipe:
+            for i in older:
+                pipe.hget(self.keys.job(ids[i]), "spec")
+            for i, spec in zip(older, pipe.execute(), strict=True):
+                raws[i][b"spec"] = json.dumps(spec_summary(json.loads(spec or b"{}"))).encode()
+
+    def count_active(self, owner: str) -> int:
+        """How many of the owner's jobs are queued or running (two ZCARDs in one round trip)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.keys.owner_jobs(owner, QUEUED))
+            pipe.zcard(self.keys.owner_jobs(owner, RUNNING))
+            return sum(pipe.execute())
 
     def get_spec(self, job_id: str) -> TrainingSpec:
         """The job's spec as the shared model (KeyError if the job is unknown)."""

@@ -1,7 +1,7 @@
-"""The polls of the API on ``redis.asyncio``: an owner's job, a page of its costs, a page of their jobs.
+"""The polls of the API on ``redis.asyncio``: an owner's job and a page of its costs.
 
-:class:`OwnerReads` answers as the synchronous store does (``Jobs.get_job``, ``Costs.costs_page``,
-``Jobs.list_jobs`` and ``Curves.costs_curve`` with ``owner``), with the same Lua scripts
+:class:`OwnerReads` answers as the synchronous store does (``Jobs.get_job``, ``Costs.costs_page`` and
+``Curves.costs_curve`` with ``owner``), with the same Lua scripts
 (``scripts/read_jobs.lua``, ``scripts/read_costs.lua``: one command a read, however many jobs) and the same
 parsers, so that the API's polling routes run on the event loop instead of a worker thread. A job of
 another owner is not there, as an unknown one.
@@ -20,15 +20,7 @@ from core.keys import Keys
 from core.store.base import ID
 from core.store.costs import CostsSnapshot, costs_page_keys, snapshot_of
 from core.store.curve import Curves
-from core.store.jobs import (
-    LIST_READS,
-    JobRecord,
-    drop_from_indexes,
-    job_read_keys,
-    page_args,
-    page_of,
-    records_of,
-)
+from core.store.jobs import JobRecord, job_read_keys, records_of
 from core.store.scripts import lua, sha
 
 
@@ -72,18 +64,3 @@ class OwnerReads:
 
     def _own(self, page: CostsSnapshot | None) -> CostsSnapshot | None:
         return None if page is None or page.owner != self.owner else page
-
-    async def list_jobs(
-        self, status: str | None = None, offset: int = 0, limit: int = 20
-    ) -> tuple[list[JobRecord], int]:
-        """One page of the owner's jobs, newest first, and the total count (optionally of one status)."""
-        index = self.keys.owner_jobs(self.owner, status)
-        for _ in range(LIST_READS):
-            reply = await self._script("read_page", [index], page_args(self.keys, offset, limit))
-            records, total, gone = page_of(reply)
-            if not gone:
-                break
-            async with self.redis.pipeline(transaction=False) as pipe:
-                drop_from_indexes(pipe, self.keys, self.owner, gone)
-                await pipe.execute()
-        return records, total - len(gone)

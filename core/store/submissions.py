@@ -1,15 +1,16 @@
-"""What the API keeps per submission: idempotency keys and the per-minute submission counters."""
+"""What the API keeps per submission: idempotency keys and the per-minute submission and upload counters."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from core.store.base import StoreBase
 
 
 class Submissions(StoreBase):
-    """``P:owner:{owner}:idempotency:{h}`` and ``P:owner:{owner}:submissions:{m}``."""
+    """``P:owner:{owner}:idempotency:{h}``, ``P:owner:{owner}:submissions:{m}`` and ``…:uploads:{m}``."""
 
     def claim_idempotency(self, owner: str, key_digest: str, value: str, ttl: int) -> str | None:
         """Store ``value`` under the owner's idempotency key unless one is there (SET NX, so of two
@@ -34,9 +35,18 @@ class Submissions(StoreBase):
 
         Returns the window's count including this one and the whole seconds until the window ends.
         """
+        return self._count_in_window(self.keys.submissions, owner, window_seconds)
+
+    def count_upload(self, owner: str, window_seconds: int = 60) -> tuple[int, int]:
+        """Count a dataset upload of ``owner``, as :meth:`count_submission` counts a job submission."""
+        return self._count_in_window(self.keys.uploads, owner, window_seconds)
+
+    def _count_in_window(
+        self, key_of: Callable[[str, int], str], owner: str, window_seconds: int
+    ) -> tuple[int, int]:
         now = time.time()
         window = int(now // window_seconds)
-        key = self.keys.submissions(owner, window)
+        key = key_of(owner, window)
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.expire(key, 2 * window_seconds)

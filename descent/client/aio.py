@@ -157,6 +157,10 @@ class AsyncDescentClient:
     async def dataset(self, dataset_id: str) -> DatasetPublic:
         return await self.send(calls.get_dataset(dataset_id))
 
+    async def delete_dataset(self, dataset_id: str) -> None:
+        """Delete one of your datasets now (else it expires DESCENT_DATASET_TTL_SECONDS after last use)."""
+        await self.send(calls.delete_dataset(dataset_id))
+
     def events(self, job_id: str, since: int = 0, timeout: float | None = None) -> AsyncIterator[JobEvent]:
         return self.event_source.events(job_id, since, timeout)
 

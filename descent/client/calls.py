@@ -151,6 +151,11 @@ def get_dataset(dataset_id: str) -> Call[DatasetPublic]:
     return Call("GET", f"/datasets/{quote(dataset_id, safe='')}", _model(DatasetPublic), safe=True)
 
 
+def delete_dataset(dataset_id: str) -> Call[None]:
+    """Not safe: a repeat of a delete that went through is a 404 (only a refused connection is retried)."""
+    return Call("DELETE", f"/datasets/{quote(dataset_id, safe='')}", lambda _: None, safe=False)
+
+
 def plot_costs(job_ids: list[str], fmt: str, log: bool) -> Call[bytes]:
     params = {"job": job_ids, "format": fmt, "log": str(log).lower()}
     return Call("GET", "/plots/costs", _content, safe=True, params=params)

@@ -84,11 +84,16 @@ class ValidationFailed(APIError):
 
 
 class RateLimited(APIError):
-    """429: over the submission rate; :attr:`retry_after` says when to try again."""
+    """429: over the submission or upload rate; :attr:`retry_after` says when to try again."""
 
 
 class ServiceUnavailable(APIError):
     """503: Redis is unavailable or the queue is full; :attr:`retry_after` says when to try again."""
+
+
+class StorageFull(APIError):
+    """507: the server's Redis is at its memory cap and stored nothing; :attr:`retry_after` says when to
+    try again (delete datasets you no longer need to make room)."""
 
 
 class ServerError(APIError):
@@ -105,6 +110,7 @@ BY_STATUS: dict[int, type[APIError]] = {
     422: ValidationFailed,
     429: RateLimited,
     503: ServiceUnavailable,
+    507: StorageFull,
 }
 
 

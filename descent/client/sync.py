@@ -167,6 +167,10 @@ class DescentClient:
     def dataset(self, dataset_id: str) -> DatasetPublic:
         return self.send(calls.get_dataset(dataset_id))
 
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Delete one of your datasets now (else it expires DESCENT_DATASET_TTL_SECONDS after last use)."""
+        self.send(calls.delete_dataset(dataset_id))
+
     def plot(self, job_ids: list[str], fmt: str = "svg", log: bool = False) -> bytes:
         """The jobs' cost histories on one chart, SVG or PNG."""
         return self.send(calls.plot_costs(job_ids, fmt, log))

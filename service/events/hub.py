@@ -106,9 +106,9 @@ class EventHub:
         self._waking: asyncio.Task | None = None
         self._changed = asyncio.Event()
 
-    def full(self) -> bool:
-        """True when the process already serves ``events_max_subscribers`` streams."""
-        return self.count >= self.max_subscribers
+    def full(self, adding: int = 1) -> bool:
+        """True when ``adding`` more streams would be over ``events_max_subscribers``."""
+        return self.count + adding > self.max_subscribers
 
     async def subscribe(self, key: str) -> Subscription:
         """Start getting the events of stream ``key`` after the hub's position in it."""

@@ -47,20 +47,24 @@ that lasts `events_max_seconds` is closed: the client reconnects with its Last-E
 events the client already has answers 204 (an EventSource then stops reconnecting)."""
 
 
-def event_schema() -> dict:
-    """The OpenAPI ``itemSchema`` of one event: ``id``, ``event`` and ``data``, JSON of that event's model
-    (nested models by reference to the document's components)."""
+def event_schema(id_pattern: str = "^[0-9]+$", member: bool = False) -> dict:
+    """The OpenAPI ``itemSchema`` of one event: ``id`` (matching ``id_pattern``), ``event`` and ``data``,
+    JSON of that event's model (nested models by reference to the document's components); with ``member``,
+    the data also has the member's ``job_id`` (an experiment's stream)."""
     kinds = []
     for name, model in EVENT_DATA.items():
         content = model.model_json_schema(ref_template=f"{COMPONENTS}{{model}}")
         content.pop("$defs", None)
+        if member:
+            content["properties"] = {"job_id": {"type": "string"}, **content["properties"]}
+            content["required"] = ["job_id", *content.get("required", [])]
         data = {"contentMediaType": "application/json", "contentSchema": content}
         kinds.append({"properties": {"event": {"const": name}, "data": data}})
     return {
         "type": "object",
         "required": ["id", "event", "data"],
         "properties": {
-            "id": {"type": "string", "pattern": "^[0-9]+$"},
+            "id": {"type": "string", "pattern": id_pattern},
             "event": {"enum": list(EVENT_DATA)},
             "data": {"type": "string"},
         },

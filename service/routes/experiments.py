@@ -185,7 +185,8 @@ def list_experiments(
     records, total = store.list_experiments(owner=owner, offset=offset, limit=limit)
     items = []
     for record in records:
-        statuses = [job.status for job in _members(store, record)]
+        found = store.statuses([member.job_id for member in record.members])
+        statuses = [s for s in found if s is not None]
         items.append(summary_of(record, experiment_status(statuses) if statuses else QUEUED, statuses))
     return ExperimentList(items=items, total=total, offset=offset, limit=limit)
 

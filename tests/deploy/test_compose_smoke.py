@@ -27,7 +27,7 @@ START_SECONDS = 60.0  # uvicorn and two workers importing NumPy and the trainer 
 JOB_SECONDS = 60.0
 SMALL_JOB = {"optimizer": {"name": "adam"}, "epochs": 30, "record_every": 10}
 # Far longer than the test (300 steps an epoch), yet under the caps (epochs x examples = 30 M).
-LONG_JOB = {"optimizer": {"name": "gd"}, "epochs": 100_000, "mini_batch_size": 1, "record_every": 1000}
+LONG_JOB = {"optimizer": {"name": "gd"}, "epochs": 10_000, "mini_batch_size": 1, "record_every": 100}
 TERMINAL = {"succeeded", "failed", "canceled"}
 
 

@@ -81,3 +81,16 @@ def client(api_url: str, workers: list) -> Iterator[httpx.Client]:
     """An HTTP client of the API, with its workers running."""
     with httpx.Client(base_url=api_url, timeout=10) as http:
         yield http
+
+
+@pytest.fixture
+def idle_client(e2e_settings: Settings) -> Iterator[httpx.Client]:
+    """An API with quick heartbeats on a queue no worker listens on, so its jobs stay queued."""
+    settings = e2e_settings.model_copy(
+        update={"queue_name": f"idle-{uuid.uuid4().hex[:12]}", "events_heartbeat_seconds": 0.2}
+    )
+    with (
+        ServerThread(create_app(settings), free_port()) as server,
+        httpx.Client(base_url=server.url, timeout=10) as http,
+    ):
+        yield http

@@ -11,9 +11,11 @@ import httpx
 import pytest
 
 from core.config import Settings
+from core.spec import TrainingSpec
 from service.main import create_app
 from tests.e2e.helpers import ServerThread, follow_costs, job, start_worker, submit, wait_for, wait_status
 from tests.servers import free_port
+from trainer import estimate
 
 pytestmark = pytest.mark.e2e
 
@@ -81,3 +83,41 @@ def test_a_running_job_stops_within_a_second_and_keeps_its_costs(client: httpx.C
     assert body["result"] is None and body["finished_at"] is not None
     assert client.get(f"/jobs/{job_id}/model").status_code == 409
     assert client.delete(f"/jobs/{job_id}").json()["status"] == "canceled"  # a second cancel changes nothing
+
+
+def slowest_accepted_step(settings: Settings, share: float = 0.9) -> dict:
+    """A full-batch job on moons whose one step is estimated at ``share`` of ``max_step_seconds``: about
+    the slowest step the API accepts (a step is a whole pass over the examples)."""
+    low, high = 1000, 1_000_000
+    while high - low > 100:
+        n = (low + high) // 2
+        spec = TrainingSpec.model_validate(
+            {"dataset": {"name": "moons", "n_samples": n}, "layers": [512], "mini_batch_size": "full"}
+        )
+        if estimate(spec.to_train_config(), 2, n).step_seconds < share * settings.max_step_seconds:
+            low = n
+        else:
+            high = n
+    return {"dataset": {"name": "moons", "n_samples": low}, "layers": [512], "mini_batch_size": "full"}
+
+
+def test_a_job_with_the_slowest_step_the_caps_allow_stops_within_1_5_s(
+    client: httpx.Client, e2e_settings: Settings
+) -> None:
+    spec = {**slowest_accepted_step(e2e_settings), "epochs": 500, "record_every": 1}
+    job_id = submit(client, spec)
+    wait_for(lambda: job(client, job_id)["progress"]["epoch"] >= 2, 60, "two steps")
+    first, first_at = job(client, job_id)["progress"]["epoch"], time.monotonic()
+    wait_for(lambda: job(client, job_id)["progress"]["epoch"] >= first + 2, 60, "two more steps")
+    step_seconds = (time.monotonic() - first_at) / 2
+    asked = time.monotonic()
+    response = client.delete(f"/jobs/{job_id}")
+    assert response.status_code == 202, response.text
+    body = wait_status(client, job_id, ("canceled",), timeout=10)
+    stopped_after = time.monotonic() - asked
+    print(
+        f"{spec['dataset']['n_samples']} examples, full batch, layers [512]: a step took about "
+        f"{step_seconds:.2f} s; canceled {stopped_after:.2f} s after DELETE"
+    )
+    assert stopped_after < 1.5, f"stopped {stopped_after:.2f} s after the cancel"
+    assert body["progress"]["epoch"] < spec["epochs"]

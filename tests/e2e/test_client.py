@@ -209,3 +209,13 @@ def test_an_experiment_through_the_client(descent: DescentClient) -> None:
     assert [row.accuracy for row in by_accuracy] == sorted(
         (row.accuracy for row in by_accuracy), reverse=True
     )
+
+
+def test_upload_list_and_delete_a_dataset(descent: DescentClient) -> None:
+    dataset = descent.upload_dataset(b"x1,x2,label\n0,1,0\n1,0,1\n", "two.csv")
+    listed = descent.datasets()
+    assert listed.items[0].id == dataset.id and listed.items[0].expires_at == dataset.expires_at
+    descent.delete_dataset(dataset.id)
+    with pytest.raises(NotFound, match="no dataset"):
+        descent.delete_dataset(dataset.id)
+    assert dataset.id not in [d.id for d in descent.datasets().items]

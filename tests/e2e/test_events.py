@@ -5,16 +5,11 @@ on a terminal status (succeeded or canceled)."""
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from core.config import Settings
-from service.main import create_app
-from tests.e2e.helpers import ServerThread, submit
-from tests.servers import free_port
+from tests.e2e.helpers import submit
 from tests.sse import Sse, assert_contiguous, parse_sse
 
 pytestmark = pytest.mark.e2e
@@ -65,19 +60,6 @@ def test_a_client_that_drops_mid_run_resumes_with_nothing_missed_or_repeated(cli
     assert first + rest == read(client, job_id), "the same events as one uninterrupted stream"
     again = client.get(f"/jobs/{job_id}/events", headers={"Last-Event-ID": str(rest[-1].id)})
     assert again.status_code == 204, "a client with everything is told to stop reconnecting"
-
-
-@pytest.fixture
-def idle_client(e2e_settings: Settings) -> Iterator[httpx.Client]:
-    """An API with quick heartbeats on a queue no worker listens on, so its jobs stay queued."""
-    settings = e2e_settings.model_copy(
-        update={"queue_name": f"idle-{uuid.uuid4().hex[:12]}", "events_heartbeat_seconds": 0.2}
-    )
-    with (
-        ServerThread(create_app(settings), free_port()) as server,
-        httpx.Client(base_url=server.url, timeout=10) as http,
-    ):
-        yield http
 
 
 def test_an_idle_stream_gets_heartbeats_and_ends_when_the_job_is_canceled(idle_client: httpx.Client) -> None:

@@ -14,16 +14,17 @@ from core.store import JobStore
 from descent.embedded_redis import stop_process
 from tests.e2e.helpers import start_worker, wait_for
 from tests.jobs import WORKER_ENV, enqueue, status
-from trainer import OptimizerConfig, TrainConfig, Training, load_builtin
+from trainer import OptimizerConfig, TrainConfig, Training, estimate, load_builtin
 from worker import tasks
-from worker.timeouts import FACTOR, FLOPS_PER_SECOND, STEP_SECONDS, job_time_limit
+from worker.timeouts import FACTOR, job_time_limit
 
 
 def test_the_limit_grows_with_the_job_and_stays_within_the_settings() -> None:
     settings = Settings(_env_file=None, min_job_seconds=30, max_job_seconds=3600)
     seed = TrainConfig()  # 50000 steps, 30 parameters, 300 examples, 10000 epochs
-    expected = FACTOR * (50_000 * STEP_SECONDS + 6.0 * 30 * 300 * 10_000 / FLOPS_PER_SECOND)
-    assert job_time_limit(seed, 2, 300, settings) == math.ceil(expected) == 56
+    expected = FACTOR * estimate(seed, 2, 300).seconds
+    assert 50_000 * 1e-4 < estimate(seed, 2, 300).seconds < 60
+    assert job_time_limit(seed, 2, 300, settings) == math.ceil(expected)
     assert job_time_limit(TrainConfig(epochs=10), 2, 300, settings) == 30
     assert job_time_limit(TrainConfig(epochs=10_000_000), 2, 300, settings) == 3600
     tiny_cap = Settings(_env_file=None, min_job_seconds=30, max_job_seconds=1)

@@ -77,6 +77,14 @@ def test_another_key_cannot_cancel(keyed_client: TestClient, alices: dict[str, s
     assert keyed_client.delete(f"/jobs/{queued}", headers=A).json()["status"] == "canceled"
 
 
+def test_another_key_cannot_delete_a_dataset(keyed_client: TestClient, alices: dict[str, str]) -> None:
+    dataset = alices["dataset"]
+    refused = keyed_client.delete(f"/datasets/{dataset}", headers=B)
+    assert refused.status_code == 404 and "no dataset" in refused.json()["detail"]
+    assert keyed_client.get(f"/datasets/{dataset}", headers=A).status_code == 200
+    assert keyed_client.delete(f"/datasets/{dataset}", headers=A).status_code == 204
+
+
 def test_listings_show_only_ones_own(keyed_client: TestClient, alices: dict[str, str]) -> None:
     mine = keyed_client.get("/jobs", headers=A).json()
     assert {j["id"] for j in mine["items"]} == {alices["done"], alices["queued"]} and mine["total"] == 2

@@ -1,7 +1,7 @@
 """The polls' bodies (``service.bodies``, written from the stored job) are, byte for byte, what the routes
 sent when they built and returned the response models: a reference app with those routes as they were
-(sync handlers returning ``JobPublic``, ``CostsPage`` and ``JobList``, which FastAPI validates and
-serialises) answers the same requests on the same stored jobs of every kind."""
+(sync handlers returning ``JobPublic`` and ``CostsPage``, which FastAPI validates and serialises) answers
+the same requests on the same stored jobs of every kind."""
 
 from __future__ import annotations
 
@@ -14,18 +14,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core.spec import TrainingSpec
-from core.store import PUBLIC_OWNER, JobStore
-from service.schemas import CostPoint, CostsPage, JobList, JobPublic, JobStatus, Progress
+from core.store import JobStore
+from service.schemas import CostPoint, CostsPage, JobPublic, Progress
 
 
 def reference_app(store: JobStore) -> FastAPI:
     """The polling routes as they were before ``service.bodies``."""
     app = FastAPI()
-
-    @app.get("/jobs", response_model=JobList)
-    def list_jobs(status: JobStatus | None = None, offset: int = 0, limit: int = 20) -> JobList:
-        records, total = store.list_jobs(owner=PUBLIC_OWNER, status=status, offset=offset, limit=limit)
-        return JobList(items=[JobPublic.of(r) for r in records], total=total, offset=offset, limit=limit)
 
     @app.get("/jobs/{job_id}", response_model=JobPublic)
     def get_job(job_id: str) -> JobPublic:
@@ -146,14 +141,3 @@ def test_costs_are_the_models_json(
             assert_same(client, reference, f"/jobs/{ids[name]}/costs{query}")
     points = client.get(f"/jobs/{ids['running']}/costs").json()["points"]
     assert [p["cost"] for p in points[2:4]] == [None, None] and points[1]["cost"] == 3.2e-05
-
-
-def test_listings_are_the_models_json(
-    client: TestClient, reference: TestClient, store: JobStore, redis_client: redis.Redis
-) -> None:
-    ids = stored_jobs(client, store, redis_client)
-    queries = ["", "?limit=100", "?limit=3&offset=2", "?offset=50", "?status=queued", "?status=failed"]
-    queries += ["?status=running&limit=1", "?status=succeeded", "?status=canceled"]
-    for query in queries:
-        assert_same(client, reference, f"/jobs{query}")
-    assert client.get("/jobs?limit=100").json()["total"] == len(ids)

@@ -36,11 +36,3 @@ def test_unknown_job_is_a_404_and_no_job_a_422(client, store):
     empty = client.get("/plots/costs")
     assert empty.status_code == 422
     assert "job" in str(empty.json()["detail"])
-
-
-def test_the_page_uses_only_local_urls(client):
-    response = client.get("/")
-    assert response.status_code == 200
-    assert "<title>descent</title>" in response.text
-    assert "http://" not in response.text and "https://" not in response.text
-    assert "fetch(path" in response.text and "plots/costs?" in response.text

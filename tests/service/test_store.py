@@ -10,6 +10,7 @@ from core.data import training_data
 from core.spec import TrainingSpec
 from core.statuses import CANCELED, QUEUED, RUNNING, SUCCEEDED
 from core.store import JobStore
+from core.store.base import arrays_to_npz
 from tests.jobs import trained_model
 
 
@@ -90,8 +91,12 @@ def test_cancel_flag(store: JobStore) -> None:
 
 def test_datasets_round_trip(store: JobStore) -> None:
     X, Y = np.random.RandomState(0).rand(3, 7), (np.arange(7) % 2).reshape(1, 7).astype(float)
-    record = store.create_dataset(X, Y, filename="d.csv", source_format="csv", summary={"positives": 3})
+    npz = arrays_to_npz({"X": X, "Y": Y})
+    record = store.create_dataset(
+        npz, n_features=3, n_examples=7, filename="d.csv", source_format="csv", summary={"positives": 3}
+    )
     assert (record.n_features, record.n_examples, record.summary) == (3, 7, {"positives": 3})
+    assert record.bytes == len(npz)
     arrays = store.dataset_arrays(record.id)
     assert arrays is not None
     np.testing.assert_array_equal(arrays[0], X)

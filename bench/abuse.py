@@ -1,0 +1,333 @@
+"""Abuse: 10 hostile clients against `descent serve` while 50 normal clients poll costs and submit jobs.
+
+    .venv/bin/python bench/abuse.py [--seconds 60] [--normal 50] [--hostile 10] [--workers 2]
+                                    [--poll-interval 1.0] [--append docs/benchmarks.md]
+
+It starts `descent serve` itself (an embedded Redis in a temporary folder, one uvicorn process,
+``--workers`` workers, the default caps) with two API keys, one for the normal clients and one for the
+hostile ones, ``DESCENT_RATE_LIMIT_JOBS_PER_MINUTE=0`` (the normal clients together submit more than 60
+jobs a minute) and ``DESCENT_RATE_LIMIT_UPLOADS_PER_MINUTE=0`` (every hostile upload reaches a parser:
+the worst case; the default of 10 a minute would answer most of them 429 at once). Then, in one
+invocation, two phases of ``--seconds`` each on the same service:
+
+1. **baseline**: the normal clients alone;
+2. **abuse**: the normal clients again, and ``--hostile`` clients sending, round robin and without pause:
+   the 20000 × 20000 zip bomb, the 340 KB ``.npz`` of 20M zeros, a ``.npy`` header claiming (10⁶, 10⁶),
+   a 20 MB CSV line of 10M values, 40 MB of 10M short CSV lines, a CSV at the values cap (5M numbers,
+   15 MB, accepted and stored until the hostile key's quota is full), a 32 MB predict body, 32 MB of
+   inline data, and jobs over the caps (epochs × examples, parameters, width).
+
+Each normal client submits a small job (moons, 200–500 epochs), polls ``GET /jobs/{id}/costs?since=N``
+every ``--poll-interval`` seconds until it has finished, then ``GET /jobs/{id}`` as often, and submits
+the next job 10 s after the last. An error is any answer
+but 2xx and any transport error. A sampler reads the peak RSS of the API process, of its parser
+processes (summed) and of Redis, and Redis's ``used_memory``, every 0.1 s. It prints a Markdown table per
+phase (requests, errors, p50, p99, the p99 ratio, the peaks) and the hostile requests' answers by kind.
+The hostile clients run in a process of their own, so that building and sending their bodies does not
+slow the event loop that times the normal clients;
+``--append`` adds it with the command under "## Abuse" to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import platform
+import random
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's packages, ahead of an installed copy
+
+import httpx  # noqa: E402
+import psutil  # noqa: E402
+import redis  # noqa: E402
+
+from bench import hostile_files as hostile  # noqa: E402
+from bench.serve_process import ServeProcess  # noqa: E402
+
+NORMAL_KEY = "abuse-normal-0123456789abcdef"
+HOSTILE_KEY = "abuse-hostile-fedcba9876543210"
+FINISHED = ("succeeded", "failed", "canceled")
+MB = 1024 * 1024
+
+
+@dataclass
+class Normal:
+    """The normal clients' latencies (seconds) and errors (by status or exception) in one phase."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter = field(default_factory=Counter)
+
+    async def call(self, client: httpx.AsyncClient, method: str, url: str, **kw: object) -> dict | None:
+        started = time.perf_counter()
+        try:
+            response = await client.request(method, url, **kw)
+        except httpx.HTTPError as exc:
+            self.latencies.append(time.perf_counter() - started)
+            self.errors[f"{method} {type(exc).__name__}"] += 1
+            return None
+        self.latencies.append(time.perf_counter() - started)
+        if not response.is_success:
+            self.errors[f"{method} {response.status_code}"] += 1
+            return None
+        return response.json()
+
+
+async def normal_client(
+    client: httpx.AsyncClient, stats: Normal, end: float, interval: float, seed: int
+) -> None:
+    rng = random.Random(seed)
+    await asyncio.sleep(rng.random())  # spread the clients over the first second
+    job_id, last, since, submitted = None, None, 0, 0.0
+    while time.monotonic() < end:
+        if job_id is None and time.monotonic() - submitted >= 10:
+            spec = {
+                "optimizer": {"name": rng.choice(("gd", "momentum", "adam"))},
+                "epochs": rng.randint(200, 500),
+            }
+            body = await stats.call(client, "POST", "/jobs", json={**spec, "record_every": 10})
+            submitted = time.monotonic()
+            job_id, since = (body["id"], 0) if body else (None, 0)
+        elif job_id is not None:
+            page = await stats.call(client, "GET", f"/jobs/{job_id}/costs", params={"since": since})
+            if page is not None:
+                since = page["next_since"]
+                if page["status"] in FINISHED and not page["points"]:
+                    last, job_id = job_id, None
+        elif last is not None:  # finished, not yet time for the next: look at it, as a page would
+            await stats.call(client, "GET", f"/jobs/{last}")
+        await asyncio.sleep(interval)
+
+
+def attacks() -> list[tuple[str, Callable[[httpx.AsyncClient], object]]]:
+    """(kind, a coroutine function sending it) for every hostile request, payloads built once."""
+    bomb, tiny, lying = hostile.zip_bomb(), hostile.tiny_huge_npz(), hostile.lying_npy()
+    wide, long = hostile.wide_csv(), hostile.long_csv()
+    at_cap = b"0.5,1\n" * 2_500_000
+    predict, inline = hostile.predict_body(), hostile.inline_job_body(8_000_000)
+    json_headers = {"Content-Type": "application/json"}
+
+    def post_json(path: str, body: bytes) -> Callable[[httpx.AsyncClient], object]:
+        return lambda client: client.post(path, content=body, headers=json_headers)
+
+    predict_path, moons = "/jobs/" + "0" * 32 + "/predict", {"name": "moons", "n_samples": 1_000_000}
+
+    def upload(name: str, data: bytes) -> Callable[[httpx.AsyncClient], object]:
+        return lambda client: client.post(
+            "/datasets", files={"file": (name, data, "application/octet-stream")}
+        )
+
+    def job(spec: dict) -> Callable[[httpx.AsyncClient], object]:
+        return lambda client: client.post("/jobs", json=spec)
+
+    return [
+        ("zip bomb .npz (3.5 MB)", upload("bomb.npz", bomb)),
+        ("20M zeros .npz (340 KB)", upload("tiny.npz", tiny)),
+        ("lying .npy header", upload("huge.npy", lying)),
+        ("CSV line of 10M values (20 MB)", upload("wide.csv", wide)),
+        ("CSV of 10M lines (40 MB)", upload("long.csv", long)),
+        ("CSV at the values cap (15 MB)", upload("cap.csv", at_cap)),
+        ("predict body, 16M zeros (32 MB)", post_json(predict_path, predict)),
+        ("inline data, 8M zeros (32 MB)", post_json("/jobs", inline)),
+        ("job over epochs × examples", job({"dataset": moons, "epochs": 100})),
+        ("job over parameters", job({"layers": [1024] * 10})),
+        ("job over width", job({"layers": [5000]})),
+    ]  # fmt: skip
+
+
+async def hostile_client(
+    client: httpx.AsyncClient, kinds: list, answers: dict[str, Counter], end: float, offset: int
+) -> None:
+    i = offset
+    while time.monotonic() < end:
+        kind, send = kinds[i % len(kinds)]
+        i += 1
+        try:
+            response = await send(client)
+            answers[kind][str(response.status_code)] += 1
+        except httpx.HTTPError as exc:
+            answers[kind][type(exc).__name__] += 1
+
+
+async def run_normal(url: str, args: argparse.Namespace) -> Normal:
+    stats = Normal()
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    headers = {"Authorization": f"Bearer {NORMAL_KEY}"}
+    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits, headers=headers) as client:
+        end = time.monotonic() + args.seconds
+        await asyncio.gather(
+            *(normal_client(client, stats, end, args.poll_interval, i) for i in range(args.normal))
+        )
+    return stats
+
+
+async def run_hostile(url: str, seconds: float, count: int) -> dict[str, Counter]:
+    kinds, answers = attacks(), defaultdict(Counter)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    headers = {"Authorization": f"Bearer {HOSTILE_KEY}"}
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers=headers) as client:
+        end = time.monotonic() + seconds
+        await asyncio.gather(*(hostile_client(client, kinds, answers, end, i) for i in range(count)))
+    return dict(answers)
+
+
+def hostile_process(url: str, seconds: float, count: int) -> dict[str, Counter]:
+    """The hostile clients, in a process of their own: building and sending their bodies must not slow
+    the loop that times the normal clients."""
+    return asyncio.run(run_hostile(url, seconds, count))
+
+
+def run_phase(url: str, args: argparse.Namespace, hostile: bool) -> tuple[Normal, dict[str, Counter]]:
+    if not hostile:
+        return asyncio.run(run_normal(url, args)), {}
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        answers = pool.submit(hostile_process, url, args.seconds, args.hostile)
+        stats = asyncio.run(run_normal(url, args))
+        return stats, answers.result()
+
+
+class Sampler:
+    """Peak RSS of the API, its parsers and Redis, and Redis's peak used_memory, every 0.1 s."""
+
+    def __init__(self, serve: ServeProcess) -> None:
+        self.root = psutil.Process(serve.process.pid)
+        title = next(  # redis-server shows itself as "redis-server 127.0.0.1:PORT"
+            " ".join(c.cmdline()) for c in self.root.children(recursive=True) if "redis-server" in c.name()
+        )
+        port = title.rsplit(":", 1)[1].split()[0]
+        self.redis = redis.Redis(port=int(port))
+        self.peaks: Counter = Counter()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def sample(self) -> dict[str, int]:
+        rss: Counter = Counter()
+        for process in self.root.children(recursive=True):
+            try:
+                command = " ".join(process.cmdline())
+                kind = (
+                    "redis" if "redis-server" in command
+                    else "parsers" if "core.uploads" in command
+                    else "api" if "uvicorn" in command
+                    else None
+                )  # fmt: skip
+                if kind:
+                    rss[kind] += process.memory_info().rss
+            except psutil.Error:
+                continue
+        rss["used_memory"] = int(self.redis.info("memory")["used_memory"])
+        return rss
+
+    def run(self) -> None:
+        while not self.stop.wait(0.1):
+            for kind, value in self.sample().items():
+                self.peaks[kind] = max(self.peaks[kind], value)
+
+    def __enter__(self) -> Sampler:
+        self.peaks.clear()
+        self.stop.clear()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def report(phases: list[tuple[str, Normal, Counter, float]], answers: dict[str, Counter]) -> str:
+    baseline_p99 = percentile(phases[0][1].latencies, 0.99)
+    lines = [
+        "| phase | normal requests | errors | p50 ms | p99 ms | p99 / baseline | peak RSS API "
+        "| peak RSS parsers | peak RSS Redis | peak Redis used_memory |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for name, stats, peaks, load in phases:
+        p99 = percentile(stats.latencies, 0.99)
+        errors = sum(stats.errors.values())
+        detail = ", ".join(f"{n}× {kind}" for kind, n in stats.errors.most_common())
+        errors_cell = f"{errors} ({detail})" if detail else f"{errors}"
+        lines.append(
+            f"| {name} (load {load:.1f}) | {len(stats.latencies)} | {errors_cell} "
+            f"| {1000 * percentile(stats.latencies, 0.5):.1f} | {1000 * p99:.1f} | {p99 / baseline_p99:.2f} "
+            f"| {peaks['api'] / MB:.0f} MB | {peaks['parsers'] / MB:.0f} MB | {peaks['redis'] / MB:.0f} MB "
+            f"| {peaks['used_memory'] / MB:.0f} MB |"
+        )
+    lines += ["", "| hostile request | sent | answers |", "|---|--:|---|"]
+    for kind, counts in answers.items():
+        shown = ", ".join(f"{n}× {status}" for status, n in sorted(counts.items()))
+        lines.append(f"| {kind} | {sum(counts.values())} | {shown} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--normal", type=int, default=50)
+    parser.add_argument("--hostile", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--poll-interval", type=float, default=1.0, help="A normal client's pause.")
+    parser.add_argument("--append", type=Path, help="Append the tables under '## Abuse' to this file.")
+    args = parser.parse_args()
+
+    service = ServeProcess(
+        "--workers", str(args.workers),
+        env={
+            "API_KEYS": f"{NORMAL_KEY},{HOSTILE_KEY}",
+            "DESCENT_RATE_LIMIT_JOBS_PER_MINUTE": "0",
+            "DESCENT_RATE_LIMIT_UPLOADS_PER_MINUTE": "0",
+            "DESCENT_LOG_LEVEL": "WARNING",
+        },
+    )  # fmt: skip
+    phases = []
+    try:
+        service.wait_ready()
+        sampler = Sampler(service)
+        for name, hostile in (("baseline", False), ("abuse", True)):
+            load = os.getloadavg()[0]
+            with sampler:
+                stats, answers = run_phase(service.url, args, hostile)
+            phases.append((name, stats, Counter(sampler.peaks), load))
+            print(f"{name}: {len(stats.latencies)} requests, {sum(stats.errors.values())} errors", flush=True)
+    finally:
+        service.stop()
+
+    command = "  ".join(sys.argv[1:])
+    header = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; `descent serve` "
+        f"with {args.workers} workers, 1 API process, embedded Redis, default caps, rate limits off; "
+        f"{args.normal} normal clients (a request every {args.poll_interval:g} s each), then the same with "
+        f"{args.hostile} hostile clients, {args.seconds:g} s each (the normal clients in the benchmark "
+        f"process, the hostile ones in a process of their own); the load average (1 min) at the start of "
+        f"each phase is in the table; {datetime.now():%Y-%m-%d}."
+    )
+    output = f"{header}\n\n{report(phases, answers)}"
+    print(output)
+    if args.append:
+        with open(args.append, "a") as out:
+            out.write(
+                f"\n## Abuse\n\n`bench/abuse.py`: see its docstring.\n\n```\n.venv/bin/python bench/abuse.py "
+                f"{command}\n```\n\n{output}\n"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+// Cost curves on a uPlot chart: one series per job, each with its own colour, width and dash so that
+// curves that coincide (gd and momentum at the seed's rate) still show: the first is drawn wide and pale,
+// the later ones narrower and dashed on top of it. A log-scale toggle, and a placeholder instead of empty
+// axes when there is nothing to draw.
+
+const COLORS = ["#3056d3", "#e8590c", "#12805c", "#ae3ec9", "#d6336c", "#0c8599", "#5c940d", "#862e9c",
+  "#495057", "#f08c00"];
+const DASHES = [[], [10, 6], [3, 3], [14, 4, 3, 4], [6, 3], [2, 5]];
+
+/** The look of series `i`: colour, width, dash (shared by the chart and the table's swatches). */
+export function style(i) {
+  return { color: COLORS[i % COLORS.length], width: i % DASHES.length === 0 ? 4.5 : 2.5, dash: DASHES[i % DASHES.length] };
+}
+
+/** The CSS of a swatch for series `i` (a short line in its colour and dash). */
+export function swatch(i) {
+  const s = style(i);
+  const kind = s.dash.length === 0 ? "solid" : s.dash[0] <= 3 ? "dotted" : "dashed";
+  return `border-top: ${Math.round(s.width)}px ${kind} ${s.color}`;
+}
+
+export class CurveChart {
+  /** A chart in `root` (an element); `series` are set later with `set`. */
+  constructor(root, { height = 320, empty = "no cost points yet", none = "nothing selected" } = {}) {
+    this.root = root;
+    this.height = height;
+    this.emptyText = empty;
+    this.noneText = none;
+    this.log = false;
+    this.series = []; // [{ key, label, index, points: Map(epoch → cost) }]
+    this.plot = null;
+    this.pending = false;
+    this.root.classList.add("chart");
+    this.placeholder = document.createElement("div");
+    this.placeholder.className = "empty";
+    this.root.append(this.placeholder);
+    new ResizeObserver(() => this.plot && this.plot.setSize(this.size())).observe(root);
+    this.render();
+  }
+
+  size() { return { width: Math.max(200, this.root.clientWidth), height: this.height }; }
+
+  /** Show these series (`[{ key, label, index }]`), keeping the points of those already shown. */
+  set(series) {
+    const old = new Map(this.series.map((s) => [s.key, s]));
+    this.series = series.map((s) => ({ ...s, points: old.get(s.key)?.points || new Map() }));
+    this.rebuild();
+  }
+
+  /** Add `[epoch, cost]` points to series `key` (a later point at an epoch replaces the earlier). */
+  add(key, points) {
+    const series = this.series.find((s) => s.key === key);
+    if (!series) return;
+    for (const [epoch, cost] of points) series.points.set(epoch, cost);
+    this.schedule();
+  }
+
+  setLog(log) { this.log = log; this.rebuild(); }
+
+  count() { return this.series.reduce((n, s) => n + s.points.size, 0); }
+
+  schedule() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => { this.pending = false; this.render(); });
+  }
+
+  data() {
+    const epochs = [...new Set(this.series.flatMap((s) => [...s.points.keys()]))].sort((a, b) => a - b);
+    const columns = this.series.map((s) => epochs.map((e) => {
+      const cost = s.points.get(e);
+      return cost === undefined || cost === null || (this.log && cost <= 0) ? null : cost;
+    }));
+    return [epochs, ...columns];
+  }
+
+  rebuild() {
+    if (this.plot) { this.plot.destroy(); this.plot = null; }
+    this.render();
+  }
+
+  render() {
+    const hasPoints = this.count() > 0;
+    this.root.dataset.series = String(this.series.filter((s) => s.points.size).length); // for tests and tools
+    this.root.dataset.points = String(this.count());
+    this.root.dataset.scale = this.log ? "log" : "linear";
+    this.placeholder.textContent = this.series.length ? this.emptyText : this.noneText;
+    this.placeholder.hidden = hasPoints;
+    if (!hasPoints) {
+      if (this.plot) { this.plot.destroy(); this.plot = null; }
+      return;
+    }
+    const data = this.data();
+    if (this.plot) { this.plot.setData(data); return; }
+    const options = {
+      ...this.size(),
+      scales: { x: { time: false }, y: this.log ? { distr: 3 } : { auto: true } },
+      axes: [
+        { label: "epoch", stroke: "#667085", grid: { stroke: "#eef0f4" } },
+        { label: this.log ? "cost (log)" : "cost", stroke: "#667085", grid: { stroke: "#eef0f4" }, size: 60 },
+      ],
+      legend: { show: false },
+      cursor: { drag: { x: true, y: false } },
+      series: [{ label: "epoch" }, ...this.series.map((s) => {
+        const look = style(s.index);
+        return {
+          label: s.label, stroke: look.color, width: look.width, dash: look.dash, spanGaps: true,
+          points: { show: false },
+        };
+      })],
+    };
+    this.plot = new uPlot(options, data, this.root);
+  }
+}
