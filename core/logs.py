@@ -58,8 +58,9 @@ class DescentHandler(logging.StreamHandler):
 
 def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
     """One stderr handler on the root logger in ``log_format``, at ``level``; uvicorn's and RQ's loggers
-    lose their own handlers and propagate to it. Calling it again replaces that handler (and leaves any
-    other root handler, such as a test runner's, alone)."""
+    lose their own handlers and propagate to it, except one that was switched off (no handler and no
+    propagation: uvicorn's ``--no-access-log`` leaves ``uvicorn.access`` so), which stays off. Calling it
+    again replaces that handler (and leaves any other root handler, such as a test runner's, alone)."""
     handler = DescentHandler(sys.stderr)
     handler.setFormatter(formatter(log_format))
     handler.addFilter(ContextFilter())
@@ -70,6 +71,8 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for name in ROUTED_LOGGERS:
         routed = logging.getLogger(name)
+        if not routed.handlers and not routed.propagate:
+            continue
         for old in list(routed.handlers):
             routed.removeHandler(old)
         routed.propagate = True

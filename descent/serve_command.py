@@ -36,6 +36,7 @@ from descent.run_guard import DataDirLock, RunRefused, check_port
 from descent.serve_logs import UvicornLogConfig, say
 from descent.serve_metrics import ServeMetrics
 
+API_APP = "service.main:create_app"
 STOP_TIMEOUT_SECONDS = 10.0
 API_START_TIMEOUT_SECONDS = 30.0
 POLL_SECONDS = 0.2
@@ -110,8 +111,8 @@ def serve(
             redis = EmbeddedRedis(lock, settings.redis_maxmemory_bytes)
             env["REDIS_URL"] = redis.url
             say(f"embedded Redis at {redis.url}, data in {redis.data_dir}")
-        api_command = _api_command(host, port, api_processes, access_log, logs.uvicorn_options())
-        api = Child("API", api_command, {**env, **metrics.env()})
+        command = api_command(host, port, api_processes, access_log, logs.uvicorn_options())
+        api = Child("API", command, {**env, **metrics.env()})
         children = [api]
         if n_workers:
             pool = [sys.executable, "-m", "descent", "worker", "--processes", str(n_workers)]
@@ -189,9 +190,12 @@ class EmbeddedRedis:
         stop_process(self.process, STOP_TIMEOUT_SECONDS)
 
 
-def _api_command(host: str, port: int, processes: int, access_log: bool, options: list[str]) -> list[str]:
+def api_command(
+    host: str, port: int, processes: int, access_log: bool, options: list[str], app: str = API_APP
+) -> list[str]:
+    """The API's uvicorn command line (``bench/api.py`` serves its own ``app`` factory the same way)."""
     command = [
-        sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory", *options,
+        sys.executable, "-m", "uvicorn", app, "--factory", *options,
         "--host", host, "--port", str(port), "--workers", str(processes), "--timeout-graceful-shutdown", "5",
     ]  # fmt: skip
     return command if access_log else [*command, "--no-access-log"]

@@ -16,6 +16,7 @@ from rq import Queue
 from core.config import Settings
 from core.queue import JobQueue, rq_queue
 from core.store import JobStore
+from core.store.reads import OwnerReads
 
 
 async def get_settings(request: Request) -> Settings:
@@ -51,7 +52,16 @@ async def get_owner(request: Request) -> str:
     return request.state.owner
 
 
+async def get_reads(request: Request) -> OwnerReads:
+    """What the requester's polls read (their job, its costs, their jobs) on the app's asyncio Redis client:
+    the owner (:func:`get_owner`) and the store in one dependency, as FastAPI spends a poll's measurable
+    share of time on each dependency it solves."""
+    state = request.app.state
+    return OwnerReads(state.async_redis.client(), request.state.owner, JobStore(state.redis, state.settings))
+
+
 StoreDep = Annotated[JobStore, Depends(get_store)]
+ReadsDep = Annotated[OwnerReads, Depends(get_reads)]
 QueueDep = Annotated[Queue, Depends(get_queue)]
 OwnerDep = Annotated[str, Depends(get_owner)]
 

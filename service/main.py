@@ -9,8 +9,10 @@ first: ``service.request_id`` (``X-Request-ID`` taken or made, echoed, on every 
 Uploads are parsed in processes of their own (``service.parsers``), started on demand and stopped with
 the app. ``GET /metrics`` (unless
 ``metrics_enabled`` is off or ``metrics_port`` moves it) serves Prometheus's format; logs follow
-``log_format`` (``core.logs``). The API's Redis client has short timeouts and retries only a refused or
-dropped connection once, so an outage is a 503 within about ``settings.redis_timeout_seconds``. Run it with
+``log_format`` (``core.logs``). The API's Redis clients (``service.redis_clients``: a blocking one for
+the routes in worker threads, an asyncio one for the polls on the event loop) have short timeouts and retry
+only a refused or dropped connection once, so an outage is a 503 within about
+``settings.redis_timeout_seconds``. Run it with
 ``uvicorn --factory service.main:create_app`` (settings from the environment).
 """
 
@@ -26,10 +28,6 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
-from redis import Redis
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.retry import Retry
 
 from core.config import Settings, get_settings
 from core.logs import configure_logging
@@ -40,6 +38,7 @@ from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware, process_started, process_stopped, render, scrape_registry
 from service.openapi import document_common_responses, operation_id
 from service.parsers import UploadParsers
+from service.redis_clients import LoopRedis, api_redis
 from service.request_id import RequestIdMiddleware, bind_job_id
 from service.routes import (
     boundary,
@@ -78,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.parsers.aclose()
         if app.state.events is not None:
             await app.state.events.close()
+        await app.state.async_redis.close()
         app.state.redis.close()
 
     app = FastAPI(
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.redis = api_redis(settings)
+    app.state.async_redis = LoopRedis(settings)  # the polls' client (service.deps.get_reads)
     app.state.events = None  # service.events.hub.EventHub, made by the first event stream
     app.state.parsers = UploadParsers(
         settings.upload_parsers, settings.upload_wait_seconds, settings.upload_parse_seconds
@@ -114,19 +115,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _mount_page(app)
     document_common_responses(app, keys_required=bool(settings.api_keys))
     return app
-
-
-def api_redis(settings: Settings) -> Redis:
-    """The API's client: every connect and read bounded by ``redis_timeout_seconds``; a refused or dropped
-    connection (a restarted Redis) is retried once at once, a timeout never."""
-    timeout = settings.redis_timeout_seconds
-    return Redis.from_url(
-        settings.redis_url or "redis://127.0.0.1:6379/0",
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        health_check_interval=15,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-    )
 
 
 def _mount_metrics(app: FastAPI, settings: Settings) -> None:

@@ -24,7 +24,8 @@ MAX_EPOCH = 2**53
 """Largest ``since`` of a costs query (epochs are exact as Redis scores up to here)."""
 
 
-def _time(seconds: float | None) -> datetime | None:
+def utc_time(seconds: float | None) -> datetime | None:
+    """Unix seconds as an aware UTC datetime (None stays None)."""
     return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
 
 
@@ -85,10 +86,10 @@ class JobPublic(BaseModel):
             status=record.status,  # type: ignore[arg-type]
             spec=cls.spec_of(record.spec),
             progress=Progress(epoch=record.epoch, epochs=record.epochs),
-            created_at=_time(record.created_at),  # type: ignore[arg-type]
-            started_at=_time(record.started_at),
-            finished_at=_time(record.finished_at),
-            updated_at=_time(record.updated_at),  # type: ignore[arg-type]
+            created_at=utc_time(record.created_at),  # type: ignore[arg-type]
+            started_at=utc_time(record.started_at),
+            finished_at=utc_time(record.finished_at),
+            updated_at=utc_time(record.updated_at),  # type: ignore[arg-type]
             result=None if record.result is None else JobResult.model_validate(record.result),
             error=record.error,
             cancel_requested=record.cancel_requested,
@@ -252,8 +253,8 @@ class DatasetBrief(BaseModel):
             "n_features": record.n_features,
             "n_examples": record.n_examples,
             "bytes": record.bytes,
-            "created_at": _time(record.created_at),
-            "expires_at": _time(record.expires_at),
+            "created_at": utc_time(record.created_at),
+            "expires_at": utc_time(record.expires_at),
         }
 
     @classmethod

@@ -65,6 +65,18 @@ def test_sweep_quick_run_prints_every_measure_with_members_equal_to_their_solo_r
     assert float(rows[1][7]) <= 1e-10 and float(rows[3][7]) <= 1e-10
 
 
+def test_api_bench_prints_every_path_in_both_phases() -> None:
+    output = run_bench("--seconds", "1", "--rounds", "1", "--connections", "4", script="api.py")
+    rows = table_rows(output)
+    paths = ["bare", "/healthz", "/jobs/{id}`", "/costs", "/jobs?limit=20"]
+    assert [row[0] for row in rows] == ["idle"] * 5 + ["training"] * 5
+    for phase in (rows[:5], rows[5:]):
+        assert all(path in row[1] for path, row in zip(paths, phase, strict=True))
+        assert phase[0][4] == "1.00"  # bare against itself
+        assert all(float(row[2].replace(",", "")) > 0 and float(row[4]) > 0 for row in phase)
+    assert "wrk" in output.splitlines()[0] or "in-Python" in output.splitlines()[0]
+
+
 def test_the_estimate_benchmark_prints_every_quick_shape() -> None:
     rows = table_rows(run_bench("--quick", "--repeat", "1", script="estimate.py"))
     assert [row[0] for row in rows] == ["seed [5,2] b64", "[64,64] b64 adam"]

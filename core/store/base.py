@@ -13,6 +13,9 @@ from core.config import Settings
 from core.keys import DEFAULT_PREFIX, Keys
 
 PUBLIC_OWNER = "public"
+KEPT_BYTES = 16 * 1024
+"""The largest read a reader keeps for the next identical one (``jobs.records_of``, ``costs.snapshot_of``):
+with their 1024 entries each, up to about 100 MB in all, in practice a few MB."""
 ID = re.compile(r"[0-9a-f]{32}")
 
 

@@ -9,10 +9,12 @@ import math
 import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
-from core.keys import CURVE_BLOCKS
-from core.store.base import ID, StoreBase
+from core.keys import CURVE_BLOCKS, Keys
+from core.store.base import ID, KEPT_BYTES, StoreBase
 from core.store.scripts import lua
 
 BLOCKS = ",".join(map(str, CURVE_BLOCKS))
@@ -27,6 +29,9 @@ class CostsSnapshot:
     epoch: int
     epochs: int
     points: list[tuple[int, float]]
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What readers derive from the snapshot and keep with it (the API keeps its JSON): the reads of one
+    state of a page share one snapshot (:func:`snapshot_of`)."""
 
 
 def _points(members: Iterable[bytes]) -> list[tuple[int, float]]:
@@ -102,7 +107,8 @@ class Costs(StoreBase):
 
     def costs_since(self, job_id: str, since: int = 0, limit: int | None = None) -> list[tuple[int, float]]:
         """Points with epoch > ``since``, oldest first, at most ``limit`` of them."""
-        return _points(self.redis.zrangebyscore(*self._costs_range(job_id, since, limit)))
+        start = 0 if limit is not None else None
+        return _points(self.redis.zrangebyscore(self.keys.costs(job_id), f"({since}", "+inf", start, limit))
 
     def costs_of(self, job_ids: Sequence[str], since: int = 0) -> list[list[tuple[int, float]]]:
         """Each job's points with epoch > ``since``, in one round trip."""
@@ -116,16 +122,35 @@ class Costs(StoreBase):
         finished status comes with every point), or None for an unknown job."""
         if not ID.fullmatch(job_id):
             return None
-        key, low, high, start, num = self._costs_range(job_id, since, limit)
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(self.keys.job(job_id), ["owner", "status", "epoch", "epochs"])
-            pipe.zrangebyscore(key, low, high, start=start, num=num)
-            (owner, job_status, epoch, epochs), members = pipe.execute()
-        if job_status is None:
-            return None
-        return CostsSnapshot(owner.decode(), job_status.decode(), int(epoch), int(epochs), _points(members))
+        script = self.redis.register_script(lua("read_costs"))
+        return snapshot_of(script(keys=costs_page_keys(self.keys, job_id), args=[since, limit or 0]))
 
-    def _costs_range(
-        self, job_id: str, since: int, limit: int | None
-    ) -> tuple[str, str, str, int | None, int | None]:
-        return self.keys.costs(job_id), f"({since}", "+inf", 0 if limit is not None else None, limit
+
+def costs_page_keys(keys: Keys, job_id: str) -> list[str]:
+    """The ``KEYS`` of ``scripts/read_costs.lua`` (ARGV: since, and the limit or 0)."""
+    return [keys.job(job_id), keys.costs(job_id)]
+
+
+PAGES_KEPT = 1024
+"""Snapshots :func:`snapshot_of` keeps, by what was read, so that a page read again unchanged is not parsed
+again (nor, by the API, serialised again: ``CostsSnapshot.derived``)."""
+
+
+def snapshot_of(reply: Sequence[Any]) -> CostsSnapshot | None:
+    """The snapshot of ``scripts/read_costs.lua``'s reply, or None for an unknown job; a page read as one of
+    the last ``PAGES_KEPT`` (the same job fields and points) is the same snapshot."""
+    (owner, job_status, epoch, epochs), members = reply
+    if job_status is None:
+        return None
+    if sum(map(len, members)) > KEPT_BYTES:
+        return _snapshot(owner, job_status, epoch, epochs, members)
+    return _kept_snapshot(owner, job_status, epoch, epochs, tuple(members))
+
+
+def _snapshot(
+    owner: bytes, status: bytes, epoch: bytes, epochs: bytes, members: Sequence[bytes]
+) -> CostsSnapshot:
+    return CostsSnapshot(owner.decode(), status.decode(), int(epoch), int(epochs), _points(members))
+
+
+_kept_snapshot = lru_cache(maxsize=PAGES_KEPT)(_snapshot)

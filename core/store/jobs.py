@@ -6,17 +6,19 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
 from redis.client import Pipeline
 
+from core.keys import Keys
 from core.spec import TrainingSpec
 from core.spec.summary import spec_summary, summary_of
 from core.statuses import CANCELED, FAILED, FINISHED, QUEUED, RUNNING, STATUSES, SUCCEEDED
-from core.store.base import ID, PUBLIC_OWNER, StoreBase, arrays_to_npz, number, text
-from core.store.scripts import helpers
+from core.store.base import ID, KEPT_BYTES, PUBLIC_OWNER, StoreBase, arrays_to_npz
+from core.store.scripts import helpers, lua
 from core.store.stats import job_count_field
 
 # KEYS: the job's keys (``Keys.job_parts``: the hash first, its events stream second), then the owner's
@@ -69,19 +71,25 @@ def status_data(status: str, error: str | None = None, result: str | None = None
 
 @dataclass(frozen=True)
 class JobRecord:
-    """One job as stored; times are unix seconds."""
+    """One job as stored; times are unix seconds.
+
+    The spec and the result are kept as the JSON they are stored as (``spec_json``: the validated spec's
+    ``TrainingSpec.model_dump_json()``, its public form; ``result_json``: the worker's ``json.dumps``) and
+    parsed only when :attr:`spec` or :attr:`result` is read, so a poll that serves them as they are stored
+    never parses them.
+    """
 
     id: str
     owner: str
     status: str
-    spec: dict[str, Any]
+    spec_json: str
     epoch: int
     epochs: int
     created_at: float
     updated_at: float
     started_at: float | None
     finished_at: float | None
-    result: dict[str, Any] | None
+    result_json: str | None
     error: str | None
     cancel_requested: bool
     timeout_seconds: float | None = None
@@ -89,6 +97,19 @@ class JobRecord:
     experiment_id: str | None = None
     label: str | None = None
     stack: str | None = None
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What readers derive from the record and keep with it (the API keeps its JSON): the reads of one
+    stored state of the job share one record (:func:`records_of`)."""
+
+    @cached_property
+    def spec(self) -> dict[str, Any]:
+        """The spec as stored (plain JSON values)."""
+        return json.loads(self.spec_json)
+
+    @cached_property
+    def result(self) -> dict[str, Any] | None:
+        """A succeeded job's result as stored, else None."""
+        return None if self.result_json is None else json.loads(self.result_json)
 
 
 LISTED_FIELDS = (
@@ -108,31 +129,71 @@ def _listed(values: Sequence[bytes | None]) -> dict[bytes, bytes]:
     return raw
 
 
-def _record(raw: Mapping[bytes, bytes], cancel: bool) -> JobRecord | None:
-    if not raw or b"status" not in raw:
+def record_of(fields: Mapping[str, str], cancel: bool) -> JobRecord | None:
+    """The job of its hash's fields (as text, empty ones left out: :func:`hash_fields`) and whether its
+    cancel flag is set; None without a status (an unknown job)."""
+    get = fields.get
+    if "status" not in fields:
         return None
-    result = text(raw, "result")
-    workers_lost = text(raw, "workers_lost")
+    started_at, finished_at = get("started_at"), get("finished_at")
+    timeout_seconds, workers_lost = get("timeout_seconds"), get("workers_lost")
     return JobRecord(
-        id=text(raw, "id") or "",
-        owner=text(raw, "owner") or PUBLIC_OWNER,
-        status=text(raw, "status") or QUEUED,
-        spec=json.loads(text(raw, "spec") or "{}"),
-        epoch=int(text(raw, "epoch") or 0),
-        epochs=int(text(raw, "epochs") or 0),
-        created_at=number(raw, "created_at") or 0.0,
-        updated_at=number(raw, "updated_at") or 0.0,
-        started_at=number(raw, "started_at"),
-        finished_at=number(raw, "finished_at"),
-        result=None if result is None else json.loads(result),
-        error=text(raw, "error"),
+        id=get("id", ""),
+        owner=get("owner", PUBLIC_OWNER),
+        status=fields["status"],
+        spec_json=get("spec", "{}"),
+        epoch=int(get("epoch", 0)),
+        epochs=int(get("epochs", 0)),
+        created_at=float(get("created_at", 0.0)),
+        updated_at=float(get("updated_at", 0.0)),
+        started_at=None if started_at is None else float(started_at),
+        finished_at=None if finished_at is None else float(finished_at),
+        result_json=get("result"),
+        error=get("error"),
         cancel_requested=cancel,
-        timeout_seconds=number(raw, "timeout_seconds"),
+        timeout_seconds=None if timeout_seconds is None else float(timeout_seconds),
         workers_lost=None if workers_lost is None else int(workers_lost),
-        experiment_id=text(raw, "experiment_id"),
-        label=text(raw, "label"),
-        stack=text(raw, "stack"),
+        experiment_id=get("experiment_id"),
+        label=get("label"),
+        stack=get("stack"),
     )
+
+
+def text_fields(raw: Mapping[bytes, bytes]) -> dict[str, str]:
+    """A hash's fields (as ``HGETALL`` or :func:`_listed` give them) as text, empty values left out."""
+    return {name.decode(): value.decode() for name, value in raw.items() if value}
+
+
+def hash_fields(flat: Sequence[bytes]) -> dict[str, str]:
+    """A hash's ``HGETALL`` as a Lua script returns it (field, value, …) as text, empty values left out."""
+    return {name.decode(): value.decode() for name, value in zip(flat[::2], flat[1::2], strict=True) if value}
+
+
+def job_read_keys(keys: Keys, job_ids: Iterable[str]) -> list[str]:
+    """The ``KEYS`` of ``scripts/read_jobs.lua`` for these jobs: each one's hash, then its cancel flag."""
+    return [key for job_id in job_ids for key in (keys.job(job_id), keys.cancel(job_id))]
+
+
+RECORDS_KEPT = 1024
+"""Records :func:`records_of` keeps, by stored state, so that a job unchanged since its last read is not
+parsed again (nor, by the API, serialised again: ``JobRecord.derived``)."""
+
+
+def records_of(reply: Sequence[Any]) -> list[JobRecord | None]:
+    """The jobs of ``scripts/read_jobs.lua``'s reply (None for one that is gone); a job read in the same
+    state (the same fields and cancel flag) as one of the last ``RECORDS_KEPT`` reads is the same record."""
+    return [_record(fields, bool(cancel)) for fields, cancel in zip(reply[::2], reply[1::2], strict=True)]
+
+
+def _record(fields: Sequence[bytes], cancel: bool) -> JobRecord | None:
+    if sum(map(len, fields)) > KEPT_BYTES:
+        return record_of(hash_fields(fields), cancel)
+    return _kept_record(tuple(fields), cancel)
+
+
+@lru_cache(maxsize=RECORDS_KEPT)
+def _kept_record(fields: tuple[bytes, ...], cancel: bool) -> JobRecord | None:
+    return record_of(hash_fields(fields), cancel)
 
 
 class Jobs(StoreBase):
@@ -173,8 +234,7 @@ class Jobs(StoreBase):
             target.expire(self.keys.events(job_id), self.ttl)
             if pipe is None:
                 own.execute()
-        raw = {k.encode(): str(v).encode() for k, v in fields.items()}
-        record = _record(raw, cancel=False)
+        record = record_of({k: str(v) for k, v in fields.items() if str(v)}, cancel=False)
         assert record is not None
         return record
 
@@ -182,23 +242,19 @@ class Jobs(StoreBase):
         """The job, or None if unknown, expired, or (``owner`` given) someone else's."""
         if not ID.fullmatch(job_id):
             return None
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.keys.job(job_id))
-            pipe.exists(self.keys.cancel(job_id))
-            raw, cancel = pipe.execute()
-        record = _record(raw, bool(cancel))
+        (record,) = self.get_jobs([job_id])
         if record is None or (owner is not None and record.owner != owner):
             return None
         return record
 
     def get_jobs(self, job_ids: Sequence[str]) -> list[JobRecord | None]:
         """Several jobs in one round trip (None for an unknown one)."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hgetall(self.keys.job(job_id))
-                pipe.exists(self.keys.cancel(job_id))
-            replies = pipe.execute()
-        return [_record(raw, bool(cancel)) for raw, cancel in zip(replies[::2], replies[1::2], strict=True)]
+        return records_of(self._read_jobs(job_ids))
+
+    def _read_jobs(self, job_ids: Sequence[str]) -> list[Any]:
+        if not job_ids:
+            return []
+        return self.redis.register_script(lua("read_jobs"))(keys=job_read_keys(self.keys, job_ids))
 
     def statuses(self, job_ids: Sequence[str]) -> list[str | None]:
         """Each job's status (None for an unknown one), in one round trip, without reading the records."""
@@ -227,7 +283,9 @@ class Jobs(StoreBase):
                 replies = pipe.execute()
             raws = [_listed(values) for values in replies[::2]]
             self._summarize_older(ids, raws)
-            records = [_record(raw, bool(c)) for raw, c in zip(raws, replies[1::2], strict=True)]
+            records = [
+                record_of(text_fields(raw), bool(c)) for raw, c in zip(raws, replies[1::2], strict=True)
+            ]
             gone = [job_id for job_id, r in zip(ids, records, strict=True) if r is None]
             if not gone:
                 break

@@ -1,10 +1,14 @@
-"""``/jobs``: submit a training spec, list and follow jobs, cancel one (the model: ``routes/models.py``)."""
+"""``/jobs``: submit a training spec, list and follow jobs, cancel one (the model: ``routes/models.py``).
+
+The polls (``GET /jobs/{id}``, ``GET /jobs/{id}/costs``) run on the event loop with the
+asyncio client (``core.store.reads``) and answer the JSON of their response model written straight from
+the stored job (``service.bodies``); ``response_model`` documents it. The other routes run in threads.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, Body, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
@@ -14,7 +18,8 @@ from core.queue import JobQueue
 from core.spec import SPEC_EXAMPLES, TrainingSpec, check_caps
 from core.statuses import CANCELED, FINISHED, QUEUED
 from core.store import JobRecord, JobStore
-from service.deps import JobsDep, OwnerDep, SettingsDep, StoreDep
+from service.bodies import MEDIA_TYPE, costs_body, job_body
+from service.deps import JobsDep, OwnerDep, ReadsDep, SettingsDep, StoreDep
 from service.errors import Conflict, NotFound
 from service.idempotency import Claim, IdempotencyKeyHeader, fingerprint
 from service.limits import check_submission
@@ -23,14 +28,12 @@ from service.schemas import (
     MAX_CHART_POINTS,
     MAX_EPOCH,
     MAX_OFFSET,
-    CostPoint,
     CostsPage,
     ErrorBody,
     JobList,
     JobPublic,
     JobStatus,
     JobSummary,
-    Progress,
 )
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -136,9 +139,12 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses=NOT_FOUND, summary="A job's status")
-def get_job(job_id: str, store: StoreDep, owner: OwnerDep) -> JobPublic:
+async def get_job(job_id: str, reads: ReadsDep) -> Response:
     """Status, spec, progress, timestamps, and the result or the error."""
-    return JobPublic.of(find_job(store, job_id, owner))
+    record = await reads.get_job(job_id)
+    if record is None:
+        raise NotFound(f"no job with id {job_id!r}")
+    return Response(job_body(record), media_type=MEDIA_TYPE)
 
 
 @router.get(
@@ -153,10 +159,9 @@ def get_job(job_id: str, store: StoreDep, owner: OwnerDep) -> JobPublic:
     },
     summary="Cost history",
 )
-def get_costs(
+async def get_costs(
     job_id: str,
-    store: StoreDep,
-    owner: OwnerDep,
+    reads: ReadsDep,
     since: Annotated[int, Query(ge=0, le=MAX_EPOCH, description="Only points with epoch > since.")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     max_points: Annotated[
@@ -169,11 +174,11 @@ def get_costs(
             "(so the minimum too); the same history gives the same points. Not with since.",
         ),
     ] = None,
-) -> CostsPage:
+) -> Response:
     """The points recorded after epoch ``since``, oldest first, with the job's status; or, with
     ``max_points``, the whole history downsampled (as fast for 100,000 points as for 100)."""
     if max_points is None:
-        page = store.costs_page(job_id, since, limit)
+        page = await reads.costs_page(job_id, since, limit)
     elif since:
         raise RequestValidationError(
             [
@@ -185,18 +190,10 @@ def get_costs(
             ]
         )
     else:
-        page = store.costs_curve(job_id, max_points)
-    if page is None or page.owner != owner:
+        page = await reads.costs_curve(job_id, max_points)
+    if page is None:
         raise NotFound(f"no job with id {job_id!r}")
-    points = [CostPoint(epoch=epoch, cost=cost if np.isfinite(cost) else None) for epoch, cost in page.points]
-    return CostsPage(
-        job_id=job_id,
-        status=page.status,  # type: ignore[arg-type]
-        progress=Progress(epoch=page.epoch, epochs=page.epochs),
-        since=since,
-        points=points,
-        next_since=points[-1].epoch if points else since,
-    )
+    return Response(costs_body(job_id, page, since), media_type=MEDIA_TYPE)
 
 
 @router.delete(

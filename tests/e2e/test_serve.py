@@ -87,6 +87,7 @@ def test_serve_runs_a_job_stops_on_ctrl_c_and_keeps_its_data(tmp_path: Path) -> 
     finally:
         code = interrupt(serve)
     assert code == 0, log.read_text()
+    assert "GET /readyz" not in log.read_text(), "--no-access-log: no access lines"
     with pytest.raises(redis.ConnectionError):  # the embedded Redis stopped with it
         redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
     assert (data_dir / "appendonly.aof").stat().st_size > 0

@@ -84,14 +84,16 @@ def test_405_lists_every_allowed_method(client: TestClient) -> None:
 
 
 def test_unexpected_error_is_a_bare_500(settings: Settings) -> None:
-    from service.deps import get_store
+    from service.deps import get_reads, get_store
 
-    def broken_store() -> None:
+    def broken() -> None:
         raise RuntimeError("secret internals")
 
     app = create_app(settings)
-    app.dependency_overrides[get_store] = broken_store
+    app.dependency_overrides[get_store] = broken  # the routes in threads
+    app.dependency_overrides[get_reads] = broken  # the polls, on the event loop
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/jobs")
-    assert response.status_code == 500 and response.json() == {"detail": "internal error"}
-    assert "secret" not in response.text
+        for path in ("/jobs", "/datasets"):
+            response = client.get(path)
+            assert response.status_code == 500 and response.json() == {"detail": "internal error"}
+            assert "secret" not in response.text

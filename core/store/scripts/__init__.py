@@ -3,6 +3,7 @@ job's events stream; ``curve.lua``: its packed cost curve)."""
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 
@@ -19,3 +20,9 @@ def helpers() -> str:
 def lua(name: str) -> str:
     """The source of ``{name}.lua`` with the helpers before it."""
     return helpers() + "\n" + (HERE / f"{name}.lua").read_text()
+
+
+@cache
+def sha(name: str) -> str:
+    """The SHA-1 of :func:`lua`'s source for ``name``: what ``EVALSHA`` runs it by."""
+    return hashlib.sha1(lua(name).encode()).hexdigest()
