@@ -43,7 +43,7 @@ from core.data import data_shape
 from core.experiments.members import Member
 from core.spec import TrainingSpec
 from core.spec.caps import run_fits
-from core.statuses import FAILED, QUEUED, RUNNING
+from core.statuses import FAILED, FINISHED, QUEUED, RUNNING
 from core.store import ExperimentRecord, JobRecord, JobStore, MemberRef
 from trainer import estimate_stack
 from trainer.stacking import StackKey, stack_key
@@ -190,18 +190,25 @@ class JobQueue:
 
     def withdraw(self, job_id: str) -> None:
         """Take a canceled job's pending RQ job off the queue, so no worker picks it up; a stack's RQ job
-        stays while another of its members waits (the stack trains the members still queued)."""
+        stays while another of its members waits (the stack trains the members still queued).
+
+        A stack whose members all ended this way never runs, so it does here what the worker does at a
+        stack's end: the stack's keys get the result TTL, and so does the experiment once all its members
+        ended (``expire_if_finished``)."""
         record = self.store.get_job(job_id)
-        if record is not None and record.stack:
-            stack = self.store.get_stack(record.stack)
-            members = [] if stack is None else [self.store.get_job(member) for member in stack.members]
-            if any(m is not None and m.status == QUEUED for m in members):
-                return
+        stack = self.store.get_stack(record.stack) if record is not None and record.stack else None
+        statuses = [] if stack is None else self.store.statuses(stack.members)
+        if QUEUED in statuses:
+            return
         rq_job = self.store.redis.hget(self.store.keys.job(job_id), "rq_job")
         rq_job_id = rq_job.decode() if rq_job else job_id
         with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
             Job.fetch(rq_job_id, connection=self.queue.connection, serializer=self.queue.serializer).cancel()
         self.queue.remove(rq_job_id)
+        if stack is not None and all(status is None or status in FINISHED for status in statuses):
+            self.store.expire_stack(stack.id)
+        if record is not None and record.experiment_id:
+            self.store.expire_if_finished(record.experiment_id)
 
     def _enqueue(
         self, function: str, argument: str, rq_job: str, pipe: Pipeline, *, at_front: bool, attempts_used: int
