@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
@@ -23,10 +22,10 @@ from descent.client import calls
 from descent.client.calls import Call
 from descent.client.events import (
     AsyncEventSource,
+    Deadline,
     JobEvent,
     PointEvent,
     StatusEvent,
-    deadline_of,
 )
 from descent.client.progress import JobProgress
 from descent.client.retry import RetryPolicy, delay_or_raise
@@ -115,10 +114,9 @@ class AsyncDescentClient:
         self, experiment_id: str, timeout: float | None = None, progress: bool = False
     ) -> ExperimentPublic:
         """The experiment once every member has finished (each followed as :meth:`wait` does)."""
-        deadline = deadline_of(timeout)
+        deadline = Deadline(experiment_id, timeout)
         for member in (await self.experiment(experiment_id)).members:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            await self.wait(member.job_id, timeout=left, progress=progress)
+            await self.wait(member.job_id, timeout=deadline.left(), progress=progress)
         return await self.experiment(experiment_id)
 
     async def job(self, job_id: str) -> JobPublic:

@@ -19,7 +19,7 @@ from core.statuses import FINISHED
 from core.store import npz_to_arrays
 from descent.client import calls
 from descent.client.calls import Call
-from descent.client.events import EventSource, JobEvent, PointEvent, StatusEvent, deadline_of
+from descent.client.events import Deadline, EventSource, JobEvent, PointEvent, StatusEvent
 from descent.client.progress import JobProgress
 from descent.client.retry import RetryPolicy, delay_or_raise
 from descent.client.streaming import Streaming
@@ -116,10 +116,9 @@ class DescentClient:
         self, experiment_id: str, timeout: float | None = None, progress: bool = False
     ) -> ExperimentPublic:
         """The experiment once every member has finished (each followed as :meth:`wait` does)."""
-        deadline = deadline_of(timeout)
+        deadline = Deadline(experiment_id, timeout)
         for member in (self.experiment(experiment_id)).members:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            self.wait(member.job_id, timeout=left, progress=progress)
+            self.wait(member.job_id, timeout=deadline.left(), progress=progress)
         return self.experiment(experiment_id)
 
     def job(self, job_id: str) -> JobPublic:
