@@ -94,10 +94,13 @@ export class CurveChart {
     if (this.plot) { this.plot.setData(data); return; }
     const options = {
       ...this.size(),
-      scales: { x: { time: false }, y: this.log ? { distr: 3 } : { auto: true } },
+      scales: { x: { time: false }, y: this.log ? { distr: 3, range: logRange } : { auto: true } },
       axes: [
         { label: "epoch", stroke: "#667085", grid: { stroke: "#eef0f4" } },
-        { label: this.log ? "cost (log)" : "cost", stroke: "#667085", grid: { stroke: "#eef0f4" }, size: 60 },
+        {
+          label: this.log ? "cost (log)" : "cost", stroke: "#667085", grid: { stroke: "#eef0f4" }, size: 60,
+          ...(this.log ? { values: logLabels } : {}),
+        },
       ],
       legend: { show: false },
       cursor: { drag: { x: true, y: false } },
@@ -111,4 +114,17 @@ export class CurveChart {
     };
     this.plot = new uPlot(options, data, this.root);
   }
+}
+
+// A log axis spans the costs with a margin, not whole decades (uPlot's default would stretch 0.12…0.7 to
+// 0.1…1), and labels only the ticks whose leading digit is 1, 2, 3 or 5: every tick keeps its grid line.
+function logRange(u, min, max) {
+  return min > 0 && max > 0 ? [min / 1.15, max * 1.15] : [min, max];
+}
+
+function logLabels(u, splits) {
+  return splits.map((v) => {
+    const lead = Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9));
+    return [1, 2, 3, 5].includes(lead) ? String(+v.toPrecision(3)) : "";
+  });
 }

@@ -133,6 +133,8 @@ def test_a_sweeps_decision_boundaries_appear_side_by_side(page: Page) -> None:
     page.click("#compose .tabs label:has([value=sweep])")
     fill(page, {"epochs": "300", "record_every": "10", "lr_from": "0.001", "lr_to": "0.1", "lr_n": "3"})
     expect(page.locator("#sweep-values")).to_have_text("α = 0.001, 0.01, 0.1")
+    box, viewport = page.locator("#submit").bounding_box(), page.viewport_size
+    assert box and viewport and box["y"] + box["height"] <= viewport["height"], "the button is in view"
     page.click("#submit")
     page.wait_for_url("**/#/experiments/*")
     expect(page.locator("#x-boundaries canvas")).to_have_count(3, timeout=60_000)
