@@ -116,13 +116,13 @@ export class CurveChart {
   }
 }
 
-// A log axis spans the costs with a margin, not whole decades (uPlot's default would stretch 0.12…0.7 to
+// A log axis spans the values with a margin, not whole decades (uPlot's default would stretch 0.12…0.7 to
 // 0.1…1), and labels only the ticks whose leading digit is 1, 2, 3 or 5: every tick keeps its grid line.
-function logRange(u, min, max) {
+export function logRange(u, min, max) {
   return min > 0 && max > 0 ? [min / 1.15, max * 1.15] : [min, max];
 }
 
-function logLabels(u, splits) {
+export function logLabels(u, splits) {
   return splits.map((v) => {
     const lead = Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9));
     return [1, 2, 3, 5].includes(lead) ? String(+v.toPrecision(3)) : "";

@@ -1,12 +1,14 @@
 // One experiment (#/experiments/{id}): the course's §5 figure and more. Every member's curve overlaid and
 // growing live over one SSE stream, the sortable comparison table (accuracy, final cost, roughness,
-// epochs to converge, seconds), the members' decision boundaries side by side, cancel buttons.
+// epochs to converge, seconds), a sweep's final cost against its swept hyperparameter, the members'
+// decision boundaries side by side, cancel buttons.
 
 import { api, esc, authHeaders } from "./api.js";
 import { drawBoundary } from "./boundary.js";
 import { CurveChart, swatch } from "./chart.js";
 import { describe } from "./labels.js";
 import { follow } from "./sse.js";
+import { METRICS, SweepChart } from "./sweep.js";
 import { fmt, sortable, sortRows, syncRows } from "./table.js";
 
 const FINISHED = ["succeeded", "failed", "canceled"];
@@ -29,8 +31,13 @@ export function experimentView(root, experimentId) {
       <th class="num" data-sort="seconds">seconds</th><th></th></tr></thead><tbody></tbody></table>
       <p class="hint">roughness: the curve's total variation over its net decrease (1.0 only goes down); epochs to
       converge: the first recorded epoch within 1 % of the final cost.</p></div>
+    <div class="card" id="x-sweep" hidden><h2><span data-title></span><span class="spacer"></span>
+      <span class="chart-tools"><label>show <select id="x-sweep-metric">${Object.entries(METRICS).map(([value, name]) =>
+        `<option value="${value}">${name}</option>`).join("")}</select></label></span></h2>
+      <div class="chart sweep-chart"></div><div class="legend"></div></div>
     <div class="card"><h2>Decision boundaries</h2><div class="boundaries" id="x-boundaries"></div></div>`;
   const chart = new CurveChart(root.querySelector("#x-chart"), { height: 360, empty: "waiting for the first cost points" });
+  const sweep = new SweepChart(root.querySelector("#x-sweep"));
   const order = { column: null, descending: false }; // the members' order until a column is clicked
   const drawn = new Set();
   let experiment = null;
@@ -133,6 +140,7 @@ export function experimentView(root, experimentId) {
         paintHead();
         if (first) paintChart();
         paintTable();
+        sweep.update(experiment.table);
         paintBoundaries();
         root.querySelector("#x-error").textContent = "";
       } catch (error) {
@@ -155,6 +163,10 @@ export function experimentView(root, experimentId) {
     } catch {
       event.target.textContent = location.href; // no clipboard (plain http): show it to copy by hand
     }
+  });
+  root.querySelector("#x-sweep-metric").addEventListener("change", (event) => {
+    sweep.setMetric(event.target.value);
+    if (experiment) sweep.update(experiment.table);
   });
   root.querySelector("#x-log").addEventListener("change", (event) => chart.setLog(event.target.checked));
   root.querySelector("#x-cancel").addEventListener("click", async (event) => {

@@ -1,5 +1,6 @@
 """The page at ``/`` as a user drives it: a job composed in the form growing live, cancelling, a bad
-value as one readable line, an experiment's decision boundaries, a shared URL, the overview's rows kept
+value as one readable line, an experiment's decision boundaries and its final cost by learning rate, a
+shared URL, the overview's rows kept
 under the cursor; and (a seed run) the course's comparison with its table."""
 
 from __future__ import annotations
@@ -146,6 +147,13 @@ def test_a_sweeps_decision_boundaries_appear_side_by_side(page: Page) -> None:
     page.check("#x-log")
     expect(page.locator("#x-chart")).to_have_attribute("data-scale", "log")
     assert page.locator("#x-chart").get_attribute("data-series") == "3", "the curves are kept"
+    figure = page.locator("#x-sweep")
+    expect(figure).to_be_visible()
+    expect(figure.locator("[data-title]")).to_have_text("Final cost by learning rate α")
+    expect(figure.locator(".sweep-chart")).to_have_attribute("data-points", "3")
+    page.select_option("#x-sweep-metric", "accuracy")
+    expect(figure.locator("[data-title]")).to_have_text("Accuracy by learning rate α")
+    expect(figure.locator(".sweep-chart canvas")).to_have_count(1)
     shoot(page, "sweep-boundaries")
 
 
@@ -223,6 +231,36 @@ def test_the_courses_comparison_from_one_button(page: Page) -> None:
     assert table == {"gd": "0.7967", "momentum": "0.7967", "adam": "0.9400"}, table
     page.wait_for_function("Number(document.querySelector('#x-chart').dataset.series) === 3")
     expect(page.locator("#x-boundaries canvas")).to_have_count(3, timeout=30_000)
+    expect(page.locator("#x-sweep")).to_be_hidden()  # no hyperparameter is swept: three optimizers
     shoot(page, "comparison")
     page.click("#x-table th[data-sort=accuracy]")
     assert rows.first.locator("td").nth(0).inner_text() == "adam", "sorted by accuracy, best first"
+
+
+def test_a_grid_of_optimizers_and_rates_is_one_line_per_optimizer(page: Page) -> None:
+    """``js/sweep.js`` on the table of a grid of 2 optimizers × 3 learning rates: x is the learning rate,
+    one line per optimizer, points in order of x, unfinished models left out; three optimizers at one
+    learning rate sweep nothing."""
+    rows = [
+        {"params": {"optimizer.name": name, "optimizer.learning_rate": lr}, "final_cost": cost}
+        for name, lr, cost in [
+            ("adam", 0.1, 0.3), ("adam", 0.001, 0.5), ("adam", 0.01, None),
+            ("gd", 0.01, 0.6), ("gd", 0.001, 0.7), ("gd", 0.1, 0.4),
+        ]
+    ]  # fmt: skip
+    course = [{"params": {"optimizer.name": name}, "final_cost": 0.1} for name in ("gd", "momentum", "adam")]
+    page.goto("/")
+    found = page.evaluate(
+        """async ([rows, course]) => {
+            const { sweptParameter, sweepLines } = await import("/assets/js/sweep.js");
+            const x = sweptParameter(rows);
+            return { x, lines: sweepLines(rows, x, "final_cost"), course: sweptParameter(course) };
+        }""",
+        [rows, course],
+    )
+    assert found["x"] == "optimizer.learning_rate"
+    assert found["lines"] == [
+        {"label": "adam", "points": [[0.001, 0.5], [0.1, 0.3]]},
+        {"label": "gd", "points": [[0.001, 0.7], [0.01, 0.6], [0.1, 0.4]]},
+    ]
+    assert found["course"] is None
