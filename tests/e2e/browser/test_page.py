@@ -1,7 +1,7 @@
 """The page at ``/`` as a user drives it: a job composed in the form growing live, cancelling, a bad
 value as one readable line, an experiment's decision boundaries and its final cost by learning rate, a
-shared URL, the overview's rows kept
-under the cursor; and (a seed run) the course's comparison with its table."""
+shared URL, the overview's rows kept under the cursor; and (a seed run) the course's comparison with its
+table."""
 
 from __future__ import annotations
 
