@@ -1,7 +1,8 @@
 // Cost curves on a uPlot chart: one series per job, each with its own colour, width and dash so that
 // curves that coincide (gd and momentum at the seed's rate) still show: the first is drawn wide and pale,
-// the later ones narrower and dashed on top of it. A log-scale toggle, and a placeholder instead of empty
-// axes when there is nothing to draw.
+// the later ones narrower and dashed on top of it. A log-scale toggle; a baseline, to draw every curve as
+// its difference from one of them at each epoch (paired runs: members share their seeds, so the difference
+// is the optimizer's alone); and a placeholder instead of empty axes when there is nothing to draw.
 
 const COLORS = ["#3056d3", "#e8590c", "#12805c", "#ae3ec9", "#d6336c", "#0c8599", "#5c940d", "#862e9c",
   "#495057", "#f08c00"];
@@ -27,6 +28,7 @@ export class CurveChart {
     this.emptyText = empty;
     this.noneText = none;
     this.log = false;
+    this.baseline = null; // the key of the series the others are drawn against, or null
     this.series = []; // [{ key, label, index, points: Map(epoch → cost) }]
     this.plot = null;
     this.pending = false;
@@ -57,6 +59,13 @@ export class CurveChart {
 
   setLog(log) { this.log = log; this.rebuild(); }
 
+  /** Draw each series as its cost minus series `key`'s at the same epoch (null: the costs themselves). */
+  setBaseline(key) { this.baseline = key || null; this.rebuild(); }
+
+  baseSeries() { return this.baseline ? this.series.find((s) => s.key === this.baseline) : undefined; }
+
+  logScale() { return this.log && !this.baseSeries(); } // differences go below 0
+
   count() { return this.series.reduce((n, s) => n + s.points.size, 0); }
 
   schedule() {
@@ -67,9 +76,13 @@ export class CurveChart {
 
   data() {
     const epochs = [...new Set(this.series.flatMap((s) => [...s.points.keys()]))].sort((a, b) => a - b);
+    const base = this.baseSeries()?.points;
+    const log = this.logScale();
     const columns = this.series.map((s) => epochs.map((e) => {
       const cost = s.points.get(e);
-      return cost === undefined || cost === null || (this.log && cost <= 0) ? null : cost;
+      if (cost === undefined || cost === null) return null;
+      if (base) { const b = base.get(e); return b === undefined || b === null ? null : cost - b; }
+      return log && cost <= 0 ? null : cost;
     }));
     return [epochs, ...columns];
   }
@@ -83,7 +96,10 @@ export class CurveChart {
     const hasPoints = this.count() > 0;
     this.root.dataset.series = String(this.series.filter((s) => s.points.size).length); // for tests and tools
     this.root.dataset.points = String(this.count());
-    this.root.dataset.scale = this.log ? "log" : "linear";
+    const log = this.logScale();
+    const base = this.baseSeries();
+    this.root.dataset.scale = log ? "log" : "linear";
+    this.root.dataset.baseline = base ? base.key : "";
     this.placeholder.textContent = this.series.length ? this.emptyText : this.noneText;
     this.placeholder.hidden = hasPoints;
     if (!hasPoints) {
@@ -94,12 +110,12 @@ export class CurveChart {
     if (this.plot) { this.plot.setData(data); return; }
     const options = {
       ...this.size(),
-      scales: { x: { time: false }, y: this.log ? { distr: 3, range: logRange } : { auto: true } },
+      scales: { x: { time: false }, y: log ? { distr: 3, range: logRange } : { auto: true } },
       axes: [
         { label: "epoch", stroke: "#667085", grid: { stroke: "#eef0f4" } },
         {
-          label: this.log ? "cost (log)" : "cost", stroke: "#667085", grid: { stroke: "#eef0f4" }, size: 60,
-          ...(this.log ? { values: logLabels } : {}),
+          label: base ? `cost − cost of ${base.label}` : log ? "cost (log)" : "cost",
+          stroke: "#667085", grid: { stroke: "#eef0f4" }, size: 60, ...(log ? { values: logLabels } : {}),
         },
       ],
       legend: { show: false },

@@ -1,7 +1,7 @@
 // One experiment (#/experiments/{id}): the course's §5 figure and more. Every member's curve overlaid and
-// growing live over one SSE stream, the sortable comparison table (accuracy, final cost, roughness,
-// epochs to converge, seconds), a sweep's final cost against its swept hyperparameter, the members'
-// decision boundaries side by side, cancel buttons.
+// growing live over one SSE stream (or each as its difference from one member's), the sortable comparison
+// table (accuracy, final cost, roughness, epochs to converge, seconds), a sweep's final cost against its
+// swept hyperparameter, the members' decision boundaries side by side, cancel buttons.
 
 import { api, esc, authHeaders } from "./api.js";
 import { drawBoundary } from "./boundary.js";
@@ -22,6 +22,8 @@ export function experimentView(root, experimentId) {
       <button class="danger" id="x-cancel" hidden>Cancel all</button></div>
     <p class="notice" id="x-error"></p>
     <div class="card"><h2>Cost per epoch <span class="spacer"></span><span class="chart-tools">
+      <label title="each curve minus the chosen member's cost at the same epoch (the members share their seeds)">
+        difference from <select id="x-baseline"><option value="">none</option></select></label>
       <label><input type="checkbox" id="x-log"> log scale</label></span></h2>
       <div id="x-chart"></div><div class="legend" id="x-legend"></div></div>
     <div class="card"><h2>Comparison</h2><table id="x-table"><thead><tr>
@@ -58,6 +60,8 @@ export function experimentView(root, experimentId) {
     index = new Map(members.map((m, i) => [m.job_id, i]));
     const { same } = describe(members.map((m) => m.spec));
     chart.set(members.map((m, i) => ({ key: m.job_id, label: m.label, index: i })));
+    root.querySelector("#x-baseline").innerHTML = `<option value="">none</option>` + members.map((m) =>
+      `<option value="${esc(m.job_id)}">${esc(m.label)}</option>`).join("");
     root.querySelector("#x-legend").innerHTML = members.map((m, i) =>
       `<span data-legend="${esc(m.job_id)}"><span class="swatch" style="${swatch(i)}"></span>${esc(m.label)}</span>`).join("")
       + (same ? `<span class="same">${esc(same)}</span>` : "");
@@ -169,6 +173,10 @@ export function experimentView(root, experimentId) {
     if (experiment) sweep.update(experiment.table);
   });
   root.querySelector("#x-log").addEventListener("change", (event) => chart.setLog(event.target.checked));
+  root.querySelector("#x-baseline").addEventListener("change", (event) => {
+    chart.setBaseline(event.target.value);
+    root.querySelector("#x-log").disabled = Boolean(event.target.value); // differences go below 0
+  });
   root.querySelector("#x-cancel").addEventListener("click", async (event) => {
     event.target.disabled = true;
     try { await api(`/experiments/${experimentId}`, { method: "DELETE" }); } catch (error) { showError(error); }

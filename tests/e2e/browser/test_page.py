@@ -155,6 +155,16 @@ def test_a_sweeps_decision_boundaries_appear_side_by_side(page: Page) -> None:
     expect(figure.locator("[data-title]")).to_have_text("Accuracy by learning rate α")
     expect(figure.locator(".sweep-chart canvas")).to_have_count(1)
     shoot(page, "sweep-boundaries")
+    first = page.locator("#x-baseline option").nth(1)
+    assert first.inner_text() == "lr=0.001"
+    page.select_option("#x-baseline", first.get_attribute("value"))
+    chart = page.locator("#x-chart")
+    expect(chart).to_have_attribute("data-baseline", first.get_attribute("value") or "")
+    expect(chart).to_have_attribute("data-scale", "linear")  # differences go below 0: log is off
+    expect(page.locator("#x-log")).to_be_disabled()
+    shoot(page, "sweep-difference")
+    page.select_option("#x-baseline", "")
+    expect(chart).to_have_attribute("data-scale", "log")
 
 
 def test_a_shared_url_opens_its_experiment(page: Page, client: httpx.Client) -> None:
