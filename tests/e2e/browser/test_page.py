@@ -274,3 +274,31 @@ def test_a_grid_of_optimizers_and_rates_is_one_line_per_optimizer(page: Page) ->
         {"label": "gd", "points": [[0.001, 0.7], [0.01, 0.6], [0.1, 0.4]]},
     ]
     assert found["course"] is None
+
+
+def test_a_jobs_spec_goes_back_in_the_form_to_train_again(page: Page, client: httpx.Client) -> None:
+    """ "Edit as a new job" puts every field of a job's spec in the form (whatever the form held before):
+    submitted unchanged, it makes a job of the same spec."""
+    spec = {
+        "dataset": {"name": "circles", "n_samples": 300, "noise": 0.1, "seed": 4},
+        "layers": [4, 3],
+        "mini_batch_size": "full",
+        "epochs": 30,
+        "record_every": 5,
+        "seed": 2,
+        "init_seed": 7,
+        "validation_fraction": 0.2,
+        "optimizer": {"name": "nesterov", "learning_rate": 0.05, "beta": 0.85},
+        "decay": {"name": "inverse_time", "decay_rate": 0.5, "time_interval": 10},
+    }
+    first = client.post("/jobs", json=spec).json()
+    page.goto(f"/#/jobs/{first['id']}")
+    page.click("#compose .tabs label:has([value=sweep])")
+    fill(page, {"epochs": "5", "layers": "9"})
+    page.click("#j-edit")
+    expect(page.locator("#compose [name=kind]:checked")).to_have_value("job")
+    expect(page.locator("#compose [name=layers]")).to_have_value("4, 3")
+    page.click("#submit")
+    page.wait_for_function(f"location.hash.startsWith('#/jobs/') && !location.hash.endsWith('{first['id']}')")
+    second = client.get(f"/jobs/{page.url.rsplit('/', 1)[1]}").json()
+    assert second["spec"] == first["spec"]
