@@ -24,6 +24,8 @@ export function experimentView(root, experimentId) {
     <div class="card"><h2>Cost per epoch <span class="spacer"></span><span class="chart-tools">
       <label title="each curve minus the chosen member's cost at the same epoch (the members share their seeds)">
         difference from <select id="x-baseline"><option value="">none</option></select></label>
+      <label title="exponential moving average, raw curve behind">smoothing
+        <input type="range" id="x-smooth" min="0" max="0.99" step="0.01" value="0"><output id="x-smooth-value">0</output></label>
       <label><input type="checkbox" id="x-log"> log scale</label></span></h2>
       <div id="x-chart"></div><div class="legend" id="x-legend"></div></div>
     <div class="card"><h2>Comparison</h2><table id="x-table"><thead><tr>
@@ -173,6 +175,10 @@ export function experimentView(root, experimentId) {
     if (experiment) sweep.update(experiment.table);
   });
   root.querySelector("#x-log").addEventListener("change", (event) => chart.setLog(event.target.checked));
+  root.querySelector("#x-smooth").addEventListener("input", (event) => {
+    root.querySelector("#x-smooth-value").textContent = event.target.value;
+    chart.setSmoothing(Number(event.target.value));
+  });
   root.querySelector("#x-baseline").addEventListener("change", (event) => {
     chart.setBaseline(event.target.value);
     root.querySelector("#x-log").disabled = Boolean(event.target.value); // differences go below 0

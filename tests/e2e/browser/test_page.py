@@ -162,6 +162,11 @@ def test_a_sweeps_decision_boundaries_appear_side_by_side(page: Page) -> None:
     expect(chart).to_have_attribute("data-baseline", first.get_attribute("value") or "")
     expect(chart).to_have_attribute("data-scale", "linear")  # differences go below 0: log is off
     expect(page.locator("#x-log")).to_be_disabled()
+    page.eval_on_selector(
+        "#x-smooth", "el => { el.value = '0.9'; el.dispatchEvent(new Event('input', { bubbles: true })); }"
+    )
+    expect(chart).to_have_attribute("data-smoothing", "0.9")
+    expect(chart).to_have_attribute("data-drawn", "6")  # each curve smoothed, its raw curve behind
     shoot(page, "sweep-difference")
     page.select_option("#x-baseline", "")
     expect(chart).to_have_attribute("data-scale", "log")
@@ -250,7 +255,7 @@ def test_the_courses_comparison_from_one_button(page: Page) -> None:
 def test_a_grid_of_optimizers_and_rates_is_one_line_per_optimizer(page: Page) -> None:
     """``js/sweep.js`` on the table of a grid of 2 optimizers × 3 learning rates: x is the learning rate,
     one line per optimizer, points in order of x, unfinished models left out; three optimizers at one
-    learning rate sweep nothing."""
+    learning rate sweep nothing. And ``js/chart.js``'s smoothing, debiased as TensorBoard's."""
     rows = [
         {"params": {"optimizer.name": name, "optimizer.learning_rate": lr}, "final_cost": cost}
         for name, lr, cost in [
@@ -264,7 +269,11 @@ def test_a_grid_of_optimizers_and_rates_is_one_line_per_optimizer(page: Page) ->
         """async ([rows, course]) => {
             const { sweptParameter, sweepLines } = await import("/assets/js/sweep.js");
             const x = sweptParameter(rows);
-            return { x, lines: sweepLines(rows, x, "final_cost"), course: sweptParameter(course) };
+            const { smooth } = await import("/assets/js/chart.js");
+            return {
+                x, lines: sweepLines(rows, x, "final_cost"), course: sweptParameter(course),
+                constant: smooth([1, null, 1, 1], 0.6), ramp: smooth([0, 1], 0.5),
+            };
         }""",
         [rows, course],
     )
@@ -274,6 +283,8 @@ def test_a_grid_of_optimizers_and_rates_is_one_line_per_optimizer(page: Page) ->
         {"label": "gd", "points": [[0.001, 0.7], [0.01, 0.6], [0.1, 0.4]]},
     ]
     assert found["course"] is None
+    assert found["constant"] == [1, None, 1, 1], "debiased: a constant curve stays where it is"
+    assert found["ramp"] == [0, pytest.approx(0.5 / 0.75)]
 
 
 def test_a_jobs_spec_goes_back_in_the_form_to_train_again(page: Page, client: httpx.Client) -> None:
