@@ -12,6 +12,7 @@ import { METRICS, SweepChart } from "./sweep.js";
 import { fmt, sortable, sortRows, syncRows } from "./table.js";
 
 const FINISHED = ["succeeded", "failed", "canceled"];
+const THUMBNAIL_GRID = 150; // grid points per axis of a member's boundary (the job's own page draws 300)
 const badge = (status) => `<span class="badge ${esc(status)}">${esc(status)}</span>`;
 
 export function experimentView(root, experimentId) {
@@ -44,6 +45,15 @@ export function experimentView(root, experimentId) {
   const sweep = new SweepChart(root.querySelector("#x-sweep"));
   const order = { column: null, descending: false }; // the members' order until a column is clicked
   const drawn = new Set();
+  const near = new Set(); // members whose boundary is on screen or nearly: drawn only then (a sweep has many)
+  const watcher = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      near.add(entry.target.dataset.member);
+      watcher.unobserve(entry.target);
+    }
+    if (experiment) paintBoundaries();
+  }, { rootMargin: "300px" });
   let experiment = null;
   let index = new Map(); // job id → member index (its colour and dash)
   let loading = null;
@@ -117,12 +127,13 @@ export function experimentView(root, experimentId) {
         figure.dataset.member = m.job_id;
         figure.innerHTML = `<figcaption><span><span class="swatch" style="${swatch(i)}"></span>${esc(m.label)}</span><span></span></figcaption><div class="wait"></div>`;
         box.append(figure);
+        watcher.observe(figure);
       }
       figure.querySelector("figcaption > span:last-child").textContent = m.result ? `accuracy ${fmt.acc(m.result.accuracy)}` : "";
       const wait = figure.querySelector(".wait");
-      if (m.status === "succeeded" && !drawn.has(m.job_id)) {
+      if (m.status === "succeeded" && !drawn.has(m.job_id) && near.has(m.job_id)) {
         drawn.add(m.job_id);
-        api(`/jobs/${m.job_id}/boundary`).then((boundary) => {
+        api(`/jobs/${m.job_id}/boundary?grid=${THUMBNAIL_GRID}`).then((boundary) => {
           const canvas = document.createElement("canvas");
           canvas.dataset.boundary = m.job_id;
           figure.querySelector(".wait")?.replaceWith(canvas);
@@ -208,5 +219,5 @@ export function experimentView(root, experimentId) {
   load().then(() => {
     for (const data of pending.splice(0)) chart.add(data.job_id, [[data.epoch, data.cost]]);
   });
-  return () => { stream.close(); clearTimeout(soon); };
+  return () => { stream.close(); clearTimeout(soon); watcher.disconnect(); };
 }

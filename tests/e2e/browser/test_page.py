@@ -313,3 +313,26 @@ def test_a_jobs_spec_goes_back_in_the_form_to_train_again(page: Page, client: ht
     page.wait_for_function(f"location.hash.startsWith('#/jobs/') && !location.hash.endsWith('{first['id']}')")
     second = client.get(f"/jobs/{page.url.rsplit('/', 1)[1]}").json()
     assert second["spec"] == first["spec"]
+
+
+def test_a_big_sweeps_boundaries_load_as_they_come_into_view(page: Page, client: httpx.Client) -> None:
+    """Each member's boundary is fetched (as a thumbnail grid) only once it is on screen or nearly: a
+    32-member sweep (8 rows of boundaries) does not fetch 32 boundaries up front."""
+    rates = [round(0.001 * 1.2**i, 6) for i in range(32)]
+    body = {"base": {"epochs": 20, "record_every": 5}, "grid": {"optimizer.learning_rate": rates}}
+    experiment = client.post("/experiments", json=body).json()
+    asked: list[str] = []
+    done: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/boundary" in r.url else None)
+    page.on("requestfinished", lambda r: done.append(r.url) if "/boundary" in r.url else None)
+    page.goto(f"/#/experiments/{experiment['id']}")
+    expect(page.locator("#x-status .badge")).to_have_text("succeeded", timeout=120_000)
+    canvases = page.locator("#x-boundaries canvas")
+    page.locator("#x-boundaries figure").first.scroll_into_view_if_needed()
+    expect(canvases.first).to_be_visible(timeout=30_000)
+    wait_for(lambda: len(done) == canvases.count(), 30, "the boundaries fetched to be drawn")
+    assert 0 < canvases.count() < 32 and len(asked) < 32, (canvases.count(), len(asked))
+    assert all("grid=150" in url for url in asked)
+    page.locator("#x-boundaries figure").last.scroll_into_view_if_needed()
+    expect(canvases).to_have_count(32, timeout=30_000)
+    assert len(asked) == 32, "each boundary fetched once"
