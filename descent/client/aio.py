@@ -151,9 +151,10 @@ class AsyncDescentClient:
     ) -> Prediction:
         return await self.send(calls.predict(job_id, *examples(X, rows)))
 
-    async def boundary(self, job_id: str) -> BoundaryPublic:
-        """A succeeded 2-feature model's decision boundary: its output over a grid, and the data points."""
-        return await self.send(calls.get_boundary(job_id))
+    async def boundary(self, job_id: str, grid: int | None = None) -> BoundaryPublic:
+        """A succeeded 2-feature model's decision boundary: its output over a grid (at most ``grid`` points
+        per axis), and the data points."""
+        return await self.send(calls.get_boundary(job_id, grid))
 
     async def boundary_image(self, job_id: str, fmt: str = "png") -> bytes:
         """The decision boundary drawn as the course draws it, PNG or SVG."""

@@ -167,8 +167,9 @@ def delete_dataset(dataset_id: str) -> Call[None]:
     return Call("DELETE", f"/datasets/{quote(dataset_id, safe='')}", lambda _: None, safe=False)
 
 
-def get_boundary(job_id: str) -> Call[BoundaryPublic]:
-    return Call("GET", _job(job_id, "/boundary"), _model(BoundaryPublic), safe=True)
+def get_boundary(job_id: str, grid: int | None) -> Call[BoundaryPublic]:
+    params = {} if grid is None else {"grid": grid}
+    return Call("GET", _job(job_id, "/boundary"), _model(BoundaryPublic), safe=True, params=params)
 
 
 def boundary_image(job_id: str, fmt: str) -> Call[bytes]:

@@ -229,12 +229,13 @@ def test_the_async_client_draws_an_experiment(api_url: str, workers: list) -> No
             return (
                 await client.plot_experiment(experiment.id, fmt="png"),
                 await client.plot(job_ids, fmt="png", log=True),
-                await client.boundary(job_ids[0]),
+                await client.boundary(job_ids[0], grid=20),
             )
 
     figure, curves, boundary = asyncio.run(run())
     assert figure.startswith(b"\x89PNG") and curves.startswith(b"\x89PNG")
     assert boundary.points.label and set(boundary.points.label) <= {0, 1}
+    assert len(boundary.x) == len(boundary.y) == 20
 
 
 def test_upload_list_and_delete_a_dataset(descent: DescentClient) -> None:
