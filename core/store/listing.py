@@ -23,6 +23,7 @@ LISTED_FIELDS = (
     "finished_at", "result", "error", "timeout_seconds", "workers_lost", "experiment_id", "label", "stack",
 )  # fmt: skip
 """The fields a listing reads: every field of the record but the full spec, whose summary it shows."""
+_FIELDS_ARG = ",".join(LISTED_FIELDS)
 ID_PLACE = "\x00"
 """Where the id goes in the key templates of :func:`listing_call`."""
 
@@ -34,7 +35,7 @@ def listing_call(
     status, if given), ``ttl`` being the result TTL (seconds)."""
     job, cancel = (name(ID_PLACE).split(ID_PLACE) for name in (keys.job, keys.cancel))
     index_keys = [keys.owner_jobs(owner, status), keys.owner_jobs(owner), *keys.status_indexes(owner)]
-    return index_keys, [repr(time.time() - ttl), offset, limit, *job, *cancel, *LISTED_FIELDS]
+    return index_keys, [repr(time.time() - ttl), offset, limit, *job, *cancel, _FIELDS_ARG]
 
 
 def listing_of(reply: Sequence[Any]) -> tuple[list[JobRecord], int]:

@@ -4,15 +4,15 @@
 -- ARGV: 1 the cutoff (unix seconds: only an id created by then can have expired, so only those are
 -- checked), 2 the offset, 3 the limit, 4-5 a job's hash key as the text before its id and the text after
 -- it, 6-7 its cancel flag's likewise (core.keys builds them: they depend on the ids read here, so they
--- cannot be KEYS), then the fields to read, 'status' and 'spec_summary' among them.
+-- cannot be KEYS), 8 the fields to read, comma-separated, 'status' and 'spec_summary' among them.
 -- Returns the index's size, then per job of the page its fields' values (HMGET, '' for a missing one,
 -- followed by its full spec when it has no spec_summary: a job stored before summaries) and 1 if its
 -- cancel flag is set, else 0.
 local fields, status_at, summary_at = {}, 0, 0
-for i = 8, #ARGV do
-  fields[#fields + 1] = ARGV[i]
-  if ARGV[i] == 'status' then status_at = #fields end
-  if ARGV[i] == 'spec_summary' then summary_at = #fields end
+for name in string.gmatch(ARGV[8], '[^,]+') do
+  fields[#fields + 1] = name
+  if name == 'status' then status_at = #fields end
+  if name == 'spec_summary' then summary_at = #fields end
 end
 
 local function job_key(id)
