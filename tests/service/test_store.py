@@ -31,23 +31,6 @@ def test_transitions_are_guarded_and_stamped(store: JobStore) -> None:
     assert record is not None and record.status == CANCELED and record.finished_at is not None
 
 
-def test_list_newest_first_paginated_and_filtered(store: JobStore) -> None:
-    ids = [store.create_job(TrainingSpec()).id for _ in range(5)]
-    store.start_run(ids[1], "run", rq_job=ids[1])
-    page, total = store.list_jobs(offset=1, limit=2)
-    assert total == 5 and [j.id for j in page] == [ids[3], ids[2]]
-    running, count = store.list_jobs(status=RUNNING)
-    assert count == 1 and [j.id for j in running] == [ids[1]]
-    assert store.list_jobs(status=QUEUED)[1] == 4
-
-
-def test_expired_jobs_leave_the_listing(store: JobStore, redis_client: redis.Redis) -> None:
-    ids = [store.create_job(TrainingSpec()).id for _ in range(3)]
-    redis_client.delete(store.keys.job(ids[2]))
-    page, total = store.list_jobs(limit=2)
-    assert [j.id for j in page] == [ids[1], ids[0]] and total == 2
-
-
 def test_costs_since_and_replacement(store: JobStore) -> None:
     job = store.create_job(TrainingSpec())
     store.append_costs(job.id, [(1, 0.7), (101, 0.6), (201, 0.5)], epoch=201)
