@@ -51,7 +51,7 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 
 from bench.api_app import BARE_PATH  # noqa: E402
-from bench.http1 import Connection  # noqa: E402
+from bench.load import ERRORS, session  # noqa: E402
 from descent.embedded_redis import free_port, start_redis, stop_process  # noqa: E402
 from descent.serve_command import api_command  # noqa: E402
 
@@ -174,16 +174,18 @@ def wrk(url: str, seconds: int, connections: int) -> Run:
 
 
 async def _client(port: int, target: str, until: float, latencies: list[float], errors: list[int]) -> None:
-    connection = Connection("127.0.0.1", port)
-    try:
+    async with session(f"http://127.0.0.1:{port}") as client:
         while time.perf_counter() < until:
             started = time.perf_counter()
-            status, _ = await connection.request("GET", target)
+            try:
+                async with client.get(target) as response:
+                    await response.read()
+                    status = response.status
+            except ERRORS:
+                status = 0
             latencies.append(time.perf_counter() - started)
             if not 200 <= status < 300:
                 errors.append(status)
-    finally:
-        connection.close()
 
 
 def python_load(url: str, seconds: float, connections: int) -> Run:

@@ -13,8 +13,8 @@ uvicorn process, ``--workers`` workers, no access log), with ``DESCENT_RATE_LIMI
   the ``next_since`` of its last answer, then ``GET /jobs/{id}``, then waits ``--poll-interval`` seconds;
   it moves to another job once its job is finished.
 
-Each client has its own keep-alive connection (``bench.http1``: a lean HTTP/1.1 client, 10 s timeout; it
-was one shared ``httpx.AsyncClient``, whose pool cost more CPU than the API), all in this process. An error
+Each client has its own keep-alive connection (an ``aiohttp.ClientSession`` of one connection, 10 s timeout;
+it was one shared ``httpx.AsyncClient``, whose pool cost more CPU than the API), all in this process. An error
 is any answer but 2xx (429 and 503 included) and any transport error. It prints a Markdown table of requests,
 errors, p50 and p99 latency per endpoint, and the jobs submitted and finished; ``--append`` adds it with
 the command under "## Load" to a file.
@@ -38,15 +38,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's packages, ahead of an installed copy
 
+import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.http1 import ERRORS, Connection  # noqa: E402
 from bench.serve_process import ServeProcess  # noqa: E402
 
 OPTIMIZERS = ("gd", "momentum", "adam")
 ENDPOINTS = ("POST /jobs", "GET /jobs/{id}/costs", "GET /jobs/{id}")
 FINISHED = ("succeeded", "failed", "canceled")
 RECENT_JOBS = 50
+ERRORS = (aiohttp.ClientError, TimeoutError)
+"""What a request raises when it gets no answer."""
+
+
+def session(url: str) -> aiohttp.ClientSession:
+    """One client: a keep-alive connection to ``url``, each request within 10 s (made in the running loop)."""
+    return aiohttp.ClientSession(
+        url, connector=aiohttp.TCPConnector(limit=1), timeout=aiohttp.ClientTimeout(total=10)
+    )
 
 
 @dataclass
@@ -58,12 +67,13 @@ class Stats:
     jobs: list[str] = field(default_factory=list)
 
     async def call(
-        self, client: Connection, endpoint: str, method: str, target: str, body: object = None
+        self, client: aiohttp.ClientSession, endpoint: str, method: str, target: str, body: object = None
     ) -> dict | None:
         """One request, timed; its JSON on a 2xx, else None (the error counted by status or type)."""
         started = time.perf_counter()
         try:
-            status, content = await client.request(method, target, body)
+            async with client.request(method, target, json=body) as response:
+                status, content = response.status, await response.read()
         except ERRORS as exc:
             self.latencies[endpoint].append(time.perf_counter() - started)
             self.errors[endpoint][type(exc).__name__] += 1
@@ -83,7 +93,7 @@ def short_job(rng: random.Random) -> dict:
     }
 
 
-async def submitter(client: Connection, stats: Stats, end: float, interval: float, seed: int) -> None:
+async def submitter(client: aiohttp.ClientSession, stats: Stats, end: float, interval: float, seed: int) -> None:
     rng = random.Random(seed)
     while time.monotonic() < end:
         body = await stats.call(client, "POST /jobs", "POST", "/jobs", short_job(rng))
@@ -92,7 +102,7 @@ async def submitter(client: Connection, stats: Stats, end: float, interval: floa
         await asyncio.sleep(interval)
 
 
-async def poller(client: Connection, stats: Stats, end: float, interval: float, seed: int) -> None:
+async def poller(client: aiohttp.ClientSession, stats: Stats, end: float, interval: float, seed: int) -> None:
     rng = random.Random(seed)
     job_id, since = None, 0
     while time.monotonic() < end:
@@ -115,17 +125,15 @@ async def poller(client: Connection, stats: Stats, end: float, interval: float, 
 async def run_load(url: str, args: argparse.Namespace) -> Stats:
     """Every client on its own connection to ``url`` (``http://host:port``) until ``--seconds`` pass."""
     stats = Stats()
-    host, port = url.removeprefix("http://").split(":")
-    submitters = [Connection(host, int(port)) for _ in range(args.submitters)]
-    pollers = [Connection(host, int(port)) for _ in range(args.pollers)]
+    submitters = [session(url) for _ in range(args.submitters)]
+    pollers = [session(url) for _ in range(args.pollers)]
     end = time.monotonic() + args.seconds
     tasks = [submitter(c, stats, end, args.submit_interval, i) for i, c in enumerate(submitters)]
     tasks += [poller(c, stats, end, args.poll_interval, 1000 + i) for i, c in enumerate(pollers)]
     try:
         await asyncio.gather(*tasks)
     finally:
-        for client in submitters + pollers:
-            client.close()
+        await asyncio.gather(*(client.close() for client in submitters + pollers))
     return stats
 
 
@@ -209,7 +217,7 @@ def main() -> None:
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; `descent serve` "
         f"with {args.workers} workers, 1 API process, embedded Redis; {args.pollers} pollers (every "
         f"{args.poll_interval:g} s) and {args.submitters} submitters (every {args.submit_interval:g} s) for "
-        f"{seconds:.0f} s, each on its own connection (`bench/http1.py`) in the benchmark process; load "
+        f"{seconds:.0f} s, each on its own connection (aiohttp) in the benchmark process; load "
         f"average {load_before:.1f} before the run; {datetime.now():%Y-%m-%d}."
     )
     output = f"{header}\n\n{table(stats, seconds, at_end, drained, drain_seconds)}"
