@@ -47,11 +47,12 @@ OPTIMIZERS = ("gd", "momentum", "adam")
 ENDPOINTS = ("POST /jobs", "GET /jobs/{id}/costs", "GET /jobs/{id}")
 FINISHED = ("succeeded", "failed", "canceled")
 RECENT_JOBS = 50
+Session = aiohttp.ClientSession
 ERRORS = (aiohttp.ClientError, TimeoutError)
 """What a request raises when it gets no answer."""
 
 
-def session(url: str) -> aiohttp.ClientSession:
+def session(url: str) -> Session:
     """One client: a keep-alive connection to ``url``, each request within 10 s (made in the running loop)."""
     return aiohttp.ClientSession(
         url, connector=aiohttp.TCPConnector(limit=1), timeout=aiohttp.ClientTimeout(total=10)
@@ -67,7 +68,7 @@ class Stats:
     jobs: list[str] = field(default_factory=list)
 
     async def call(
-        self, client: aiohttp.ClientSession, endpoint: str, method: str, target: str, body: object = None
+        self, client: Session, endpoint: str, method: str, target: str, body: object = None
     ) -> dict | None:
         """One request, timed; its JSON on a 2xx, else None (the error counted by status or type)."""
         started = time.perf_counter()
@@ -93,7 +94,7 @@ def short_job(rng: random.Random) -> dict:
     }
 
 
-async def submitter(client: aiohttp.ClientSession, stats: Stats, end: float, interval: float, seed: int) -> None:
+async def submitter(client: Session, stats: Stats, end: float, interval: float, seed: int) -> None:
     rng = random.Random(seed)
     while time.monotonic() < end:
         body = await stats.call(client, "POST /jobs", "POST", "/jobs", short_job(rng))
@@ -102,7 +103,7 @@ async def submitter(client: aiohttp.ClientSession, stats: Stats, end: float, int
         await asyncio.sleep(interval)
 
 
-async def poller(client: aiohttp.ClientSession, stats: Stats, end: float, interval: float, seed: int) -> None:
+async def poller(client: Session, stats: Stats, end: float, interval: float, seed: int) -> None:
     rng = random.Random(seed)
     job_id, since = None, 0
     while time.monotonic() < end:
