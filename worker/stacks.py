@@ -59,7 +59,7 @@ def execute_stack(jobs: JobQueue, stack_id: str, settings: Settings, shutdown: t
     run_id = uuid.uuid4().hex
     rq_job = get_current_job()
     rq_job_id = stack_id if rq_job is None else rq_job.id
-    mine = [job_id for job_id in stack.members if store.start_run(job_id, run_id, rq_job=rq_job_id)]
+    mine = store.start_runs(stack.members, run_id, rq_job=rq_job_id)
     if not mine:
         return "skipped: no member was queued"
     log.info("stack %s: running %d members (run %s): %s", stack_id, len(mine), run_id, ", ".join(mine))
@@ -105,12 +105,11 @@ def _prepare(
 ) -> tuple[StackedTraining, float, float]:
     """The stack's training on its members' data, resumed from its checkpoint if one fits; its time limit;
     and the training seconds already spent on it."""
-    specs = [store.get_spec(job_id) for job_id in stack.members]
+    specs = store.get_specs(stack.members)
     X, Y = training_data(store, specs[0])
     configs = [spec.to_train_config() for spec in specs]
     limit = stack_time_limit(configs, X.shape[0], X.shape[1], settings)
-    for job_id in mine:
-        store.set_time_limit(job_id, limit)
+    store.set_time_limits(mine, limit)
     data = store.load_stack_checkpoint(stack.id)
     if data is not None:
         try:
@@ -119,11 +118,9 @@ def _prepare(
             log.warning("stack %s: checkpoint ignored (%s); starting over", stack.id, exc)
         else:
             log.warning("stack %s: resuming from its checkpoint at epoch %d", stack.id, training.epoch)
-            for job_id in mine:
-                store.drop_costs_after(job_id, training.epoch)
+            store.drop_costs_after_each(mine, training.epoch)
             return training, limit, store.stack_run_seconds(stack.id)
-    for job_id in mine:
-        store.drop_costs_after(job_id, 0)
+    store.drop_costs_after_each(mine, 0)
     return StackedTraining(X, Y, configs), limit, 0.0
 
 

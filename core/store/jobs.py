@@ -191,6 +191,11 @@ def _record(fields: Sequence[bytes], cancel: bool) -> JobRecord | None:
     return _kept_record(tuple(fields), cancel)
 
 
+def _changed(reply: Any) -> bool:
+    """Whether ``_TRANSITION``'s reply says the change was made."""
+    return bool(reply) and int(reply[1]) == 1
+
+
 @lru_cache(maxsize=RECORDS_KEPT)
 def _kept_record(fields: tuple[bytes, ...], cancel: bool) -> JobRecord | None:
     return record_of(hash_fields(fields), cancel)
@@ -336,10 +341,19 @@ class Jobs(StoreBase):
 
     def get_spec(self, job_id: str) -> TrainingSpec:
         """The job's spec as the shared model (KeyError if the job is unknown)."""
-        raw = self.redis.hget(self.keys.job(job_id), "spec")
-        if raw is None:
-            raise KeyError(job_id)
-        return TrainingSpec.model_validate_json(raw)
+        (spec,) = self.get_specs([job_id])
+        return spec
+
+    def get_specs(self, job_ids: Sequence[str]) -> list[TrainingSpec]:
+        """:meth:`get_spec` for several jobs in one round trip."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(self.keys.job(job_id), "spec")
+            raws = pipe.execute()
+        for job_id, raw in zip(job_ids, raws, strict=True):
+            if raw is None:
+                raise KeyError(job_id)
+        return [TrainingSpec.model_validate_json(raw) for raw in raws]
 
     def transition(
         self,
@@ -362,6 +376,17 @@ class Jobs(StoreBase):
         owner = self.redis.hget(self.keys.job(job_id), "owner")
         if owner is None:
             return False
+        script = self.redis.register_script(helpers() + _TRANSITION)
+        keys, args = self._transition_call(job_id, owner.decode(), to, allowed_from, owned_by, fields)
+        if pipe is not None:
+            script(keys=keys, args=args, client=pipe)
+            return True
+        return _changed(script(keys=keys, args=args))
+
+    def _transition_call(
+        self, job_id: str, owner: str, to: str, allowed_from: Iterable[str], owned_by: str, fields: dict
+    ) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of ``_TRANSITION`` for the job of ``owner``."""
         now = repr(time.time())
         fields["updated_at"] = now
         if to == RUNNING:
@@ -370,7 +395,7 @@ class Jobs(StoreBase):
             fields["finished_at"] = now
         event = status_data(to, fields.get("error"), fields.get("result"))
         pairs = [str(v) for kv in fields.items() for v in kv]
-        keys = [*self.keys.job_parts(job_id), *self.keys.status_indexes(owner.decode()), self.keys.stats()]
+        keys = [*self.keys.job_parts(job_id), *self.keys.status_indexes(owner), self.keys.stats()]
         ttl = self.ttl if to in FINISHED else 0
         args = [
             to,
@@ -382,17 +407,29 @@ class Jobs(StoreBase):
             self.events_max_len,
             *pairs,
         ]
-        script = self.redis.register_script(helpers() + _TRANSITION)
-        if pipe is not None:
-            script(keys=keys, args=args, client=pipe)
-            return True
-        reply = script(keys=keys, args=args)
-        return bool(reply) and int(reply[1]) == 1
+        return keys, args
 
     def start_run(self, job_id: str, run: str, rq_job: str) -> bool:
         """queued → running as run ``run`` (a fresh id per attempt) of RQ job ``rq_job``; False if the job
         is not queued (canceled before it started, or unknown)."""
         return self.transition(job_id, RUNNING, [QUEUED], run=run, rq_job=rq_job)
+
+    def start_runs(self, job_ids: Sequence[str], run: str, rq_job: str) -> list[str]:
+        """:meth:`start_run` for several jobs (a stack's members) in two round trips, each change atomic;
+        the jobs that started, in order."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(self.keys.job(job_id), "owner")
+            owners = pipe.execute()
+        known = [(job_id, owner.decode()) for job_id, owner in zip(job_ids, owners, strict=True) if owner]
+        script = self.redis.register_script(helpers() + _TRANSITION)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id, owner in known:
+                fields = {"run": run, "rq_job": rq_job}
+                keys, args = self._transition_call(job_id, owner, RUNNING, [QUEUED], "", fields)
+                script(keys=keys, args=args, client=pipe)
+            replies = pipe.execute()
+        return [job_id for (job_id, _), reply in zip(known, replies, strict=True) if _changed(reply)]
 
     def runs_of(self, job_ids: Sequence[str]) -> list[tuple[str | None, bool]]:
         """For each job, the run that owns it (None if none does) and whether a cancel was asked for; one
@@ -425,7 +462,14 @@ class Jobs(StoreBase):
 
     def set_time_limit(self, job_id: str, seconds: float) -> None:
         """Note the job's wall-clock limit (``timeout_seconds``), derived by the worker from its size."""
-        self.redis.hset(self.keys.job(job_id), "timeout_seconds", repr(seconds))
+        self.set_time_limits([job_id], seconds)
+
+    def set_time_limits(self, job_ids: Sequence[str], seconds: float) -> None:
+        """:meth:`set_time_limit` for several jobs (a stack's members) in one round trip."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hset(self.keys.job(job_id), "timeout_seconds", repr(seconds))
+            pipe.execute()
 
     def count_lost_worker(self, job_id: str) -> int:
         """One more lost worker for the job; how many so far."""

@@ -31,6 +31,18 @@ def test_transitions_are_guarded_and_stamped(store: JobStore) -> None:
     assert record is not None and record.status == CANCELED and record.finished_at is not None
 
 
+def test_start_runs_starts_only_the_queued_jobs_and_says_which(store: JobStore) -> None:
+    ids = [store.create_job(TrainingSpec(), owner=owner).id for owner in ("alice", "bob", "alice")]
+    assert store.mark_canceled(ids[1])
+    assert store.start_runs([ids[0], ids[1], "0" * 32, ids[2]], "run", rq_job="stack") == [ids[0], ids[2]]
+    for job_id in (ids[0], ids[2]):
+        record = store.get_job(job_id)
+        assert record is not None and record.status == RUNNING and record.started_at is not None
+    assert store.runs_of(ids) == [("run", False), (None, False), ("run", False)]
+    assert store.list_jobs(owner="alice", status=RUNNING)[1] == 2
+    assert store.start_runs(ids, "again", rq_job="stack") == [], "a running job does not start twice"
+
+
 def test_list_newest_first_paginated_and_filtered(store: JobStore) -> None:
     ids = [store.create_job(TrainingSpec()).id for _ in range(5)]
     store.start_run(ids[1], "run", rq_job=ids[1])
