@@ -448,6 +448,32 @@ class Jobs(StoreBase):
         self.redis.set(self.keys.model(job_id), arrays_to_npz(parameters), ex=self.ttl)
         return self.transition(job_id, SUCCEEDED, [RUNNING], owned_by=run, result=json.dumps(dict(result)))
 
+    def succeed_all(
+        self, ends: Mapping[str, tuple[Mapping[str, Any], Mapping[str, np.ndarray]]], run: str
+    ) -> list[bool]:
+        """:meth:`succeed` for several jobs of run ``run`` (job id → result, parameters: a stack's members
+        that ended together) in two round trips, each job's model stored before its status changes."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in ends:
+                pipe.hget(self.keys.job(job_id), "owner")
+            owners = dict(zip(ends, pipe.execute(), strict=True))
+        script = self.redis.register_script(helpers() + _TRANSITION)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id, (result, parameters) in ends.items():
+                pipe.set(self.keys.model(job_id), arrays_to_npz(parameters), ex=self.ttl)
+                if owners[job_id] is not None:
+                    fields = {"result": json.dumps(dict(result))}
+                    call = self._transition_call(
+                        job_id, owners[job_id].decode(), SUCCEEDED, [RUNNING], run, fields
+                    )
+                    script(keys=call[0], args=call[1], client=pipe)
+            replies = iter(pipe.execute())
+        changed = []
+        for job_id in ends:
+            next(replies)  # the model's SET
+            changed.append(owners[job_id] is not None and _changed(next(replies)))
+        return changed
+
     def fail(self, job_id: str, error: str, run: str = "") -> bool:
         """queued/running → failed with a reason a user understands."""
         return self.transition(job_id, FAILED, [QUEUED, RUNNING], owned_by=run, error=error)

@@ -94,6 +94,25 @@ def test_finished_job_gets_the_result_ttl(store: JobStore, redis_client: redis.R
     np.testing.assert_array_equal(model["W1"], params["W1"])
 
 
+def test_succeed_all_ends_only_the_jobs_the_run_owns(
+    store: JobStore, redis_client: redis.Redis, settings
+) -> None:
+    ids = [store.create_job(TrainingSpec()).id for _ in range(3)]
+    assert store.start_runs(ids[:2], "run", rq_job="stack") == ids[:2]
+    assert store.start_run(ids[2], "other", rq_job=ids[2])
+    ends = {job_id: ({"accuracy": i / 4}, {"W1": np.full((5, 2), float(i))}) for i, job_id in enumerate(ids)}
+    assert store.succeed_all(ends, "run") == [True, True, False]
+    for i, job_id in enumerate(ids[:2]):
+        record = store.get_job(job_id)
+        assert record is not None and record.status == SUCCEEDED and record.result == {"accuracy": i / 4}
+        assert settings.result_ttl_seconds - 5 <= redis_client.ttl(store.keys.job(job_id))
+        model = trained_model(store, job_id)
+        assert model is not None and float(model["W1"][0, 0]) == i
+    other = store.get_job(ids[2])
+    assert other is not None and other.status == RUNNING, "another run's job is not ended"
+    assert store.succeed_all(ends, "run") == [False, False, False], "a retried write changes nothing"
+
+
 def test_cancel_flag(store: JobStore) -> None:
     job = store.create_job(TrainingSpec())
     assert not store.runs_of([job.id])[0][1]
