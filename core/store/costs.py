@@ -125,6 +125,13 @@ class Costs(StoreBase):
                 pipe.zrangebyscore(self.keys.costs(job_id), f"({since}", "+inf")
             return [_points(members) for members in pipe.execute()]
 
+    def costs_pages(self, job_ids: Sequence[str], since: int = 0) -> list[CostsSnapshot | None]:
+        """:meth:`costs_page` (no limit) for several jobs in one command: each job's status, progress and
+        points after ``since`` (None for an unknown job)."""
+        keys = [key for job_id in job_ids for key in costs_page_keys(self.keys, job_id)]
+        reply = self.redis.register_script(lua("read_costs"))(keys=keys, args=[since, 0]) if keys else []
+        return [snapshot_of(page) for page in zip(reply[::2], reply[1::2], strict=True)]
+
     def costs_page(self, job_id: str, since: int = 0, limit: int | None = None) -> CostsSnapshot | None:
         """The job's status, progress and points after ``since`` in one atomic round trip (so a
         finished status comes with every point), or None for an unknown job."""
