@@ -51,6 +51,7 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 
 from bench.api_app import BARE_PATH  # noqa: E402
+from bench.http1 import Connection  # noqa: E402
 from descent.embedded_redis import free_port, start_redis, stop_process  # noqa: E402
 from descent.serve_command import api_command  # noqa: E402
 
@@ -173,19 +174,16 @@ def wrk(url: str, seconds: int, connections: int) -> Run:
 
 
 async def _client(port: int, target: str, until: float, latencies: list[float], errors: list[int]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = f"GET {target} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
+    connection = Connection("127.0.0.1", port)
     try:
         while time.perf_counter() < until:
             started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            await reader.readexactly(int(re.search(rb"(?i)content-length: *(\d+)", head).group(1)))
+            status, _ = await connection.request("GET", target)
             latencies.append(time.perf_counter() - started)
-            if head[9:10] != b"2":
-                errors.append(int(head[9:12]))
+            if not 200 <= status < 300:
+                errors.append(status)
     finally:
-        writer.close()
+        connection.close()
 
 
 def python_load(url: str, seconds: float, connections: int) -> Run:

@@ -13,8 +13,9 @@ uvicorn process, ``--workers`` workers, no access log), with ``DESCENT_RATE_LIMI
   the ``next_since`` of its last answer, then ``GET /jobs/{id}``, then waits ``--poll-interval`` seconds;
   it moves to another job once its job is finished.
 
-All clients share one ``httpx.AsyncClient`` (keep-alive, 10 s timeout) in this process. An error is any
-answer but 2xx (429 and 503 included) and any transport error. It prints a Markdown table of requests,
+Each client has its own keep-alive connection (``bench.http1``: a lean HTTP/1.1 client, 10 s timeout; it
+was one shared ``httpx.AsyncClient``, whose pool cost more CPU than the API), all in this process. An error
+is any answer but 2xx (429 and 503 included) and any transport error. It prints a Markdown table of requests,
 errors, p50 and p99 latency per endpoint, and the jobs submitted and finished; ``--append`` adds it with
 the command under "## Load" to a file.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
@@ -38,6 +40,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's packages, ahead of an installed
 
 import httpx  # noqa: E402
 
+from bench.http1 import ERRORS, Connection  # noqa: E402
 from bench.serve_process import ServeProcess  # noqa: E402
 
 OPTIMIZERS = ("gd", "momentum", "adam")
@@ -55,21 +58,21 @@ class Stats:
     jobs: list[str] = field(default_factory=list)
 
     async def call(
-        self, client: httpx.AsyncClient, endpoint: str, method: str, url: str, **kw: object
+        self, client: Connection, endpoint: str, method: str, target: str, body: object = None
     ) -> dict | None:
         """One request, timed; its JSON on a 2xx, else None (the error counted by status or type)."""
         started = time.perf_counter()
         try:
-            response = await client.request(method, url, **kw)
-        except httpx.HTTPError as exc:
+            status, content = await client.request(method, target, body)
+        except ERRORS as exc:
             self.latencies[endpoint].append(time.perf_counter() - started)
             self.errors[endpoint][type(exc).__name__] += 1
             return None
         self.latencies[endpoint].append(time.perf_counter() - started)
-        if not 200 <= response.status_code < 300:
-            self.errors[endpoint][str(response.status_code)] += 1
+        if not 200 <= status < 300:
+            self.errors[endpoint][str(status)] += 1
             return None
-        return response.json()
+        return json.loads(content)
 
 
 def short_job(rng: random.Random) -> dict:
@@ -80,16 +83,16 @@ def short_job(rng: random.Random) -> dict:
     }
 
 
-async def submitter(client: httpx.AsyncClient, stats: Stats, end: float, interval: float, seed: int) -> None:
+async def submitter(client: Connection, stats: Stats, end: float, interval: float, seed: int) -> None:
     rng = random.Random(seed)
     while time.monotonic() < end:
-        body = await stats.call(client, "POST /jobs", "POST", "/jobs", json=short_job(rng))
+        body = await stats.call(client, "POST /jobs", "POST", "/jobs", short_job(rng))
         if body is not None:
             stats.jobs.append(body["id"])
         await asyncio.sleep(interval)
 
 
-async def poller(client: httpx.AsyncClient, stats: Stats, end: float, interval: float, seed: int) -> None:
+async def poller(client: Connection, stats: Stats, end: float, interval: float, seed: int) -> None:
     rng = random.Random(seed)
     job_id, since = None, 0
     while time.monotonic() < end:
@@ -98,9 +101,7 @@ async def poller(client: httpx.AsyncClient, stats: Stats, end: float, interval: 
                 await asyncio.sleep(0.1)
                 continue
             job_id, since = rng.choice(stats.jobs[-RECENT_JOBS:]), 0
-        page = await stats.call(
-            client, "GET /jobs/{id}/costs", "GET", f"/jobs/{job_id}/costs", params={"since": since}
-        )
+        page = await stats.call(client, "GET /jobs/{id}/costs", "GET", f"/jobs/{job_id}/costs?since={since}")
         body = await stats.call(client, "GET /jobs/{id}", "GET", f"/jobs/{job_id}")
         if page is not None:
             since = page["next_since"]
@@ -112,13 +113,19 @@ async def poller(client: httpx.AsyncClient, stats: Stats, end: float, interval: 
 
 
 async def run_load(url: str, args: argparse.Namespace) -> Stats:
+    """Every client on its own connection to ``url`` (``http://host:port``) until ``--seconds`` pass."""
     stats = Stats()
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as client:
-        end = time.monotonic() + args.seconds
-        tasks = [submitter(client, stats, end, args.submit_interval, i) for i in range(args.submitters)]
-        tasks += [poller(client, stats, end, args.poll_interval, 1000 + i) for i in range(args.pollers)]
+    host, port = url.removeprefix("http://").split(":")
+    submitters = [Connection(host, int(port)) for _ in range(args.submitters)]
+    pollers = [Connection(host, int(port)) for _ in range(args.pollers)]
+    end = time.monotonic() + args.seconds
+    tasks = [submitter(c, stats, end, args.submit_interval, i) for i, c in enumerate(submitters)]
+    tasks += [poller(c, stats, end, args.poll_interval, 1000 + i) for i, c in enumerate(pollers)]
+    try:
         await asyncio.gather(*tasks)
+    finally:
+        for client in submitters + pollers:
+            client.close()
     return stats
 
 
@@ -202,8 +209,8 @@ def main() -> None:
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; `descent serve` "
         f"with {args.workers} workers, 1 API process, embedded Redis; {args.pollers} pollers (every "
         f"{args.poll_interval:g} s) and {args.submitters} submitters (every {args.submit_interval:g} s) for "
-        f"{seconds:.0f} s, all in one httpx.AsyncClient in the benchmark process; load average "
-        f"{load_before:.1f} before the run; {datetime.now():%Y-%m-%d}."
+        f"{seconds:.0f} s, each on its own connection (`bench/http1.py`) in the benchmark process; load "
+        f"average {load_before:.1f} before the run; {datetime.now():%Y-%m-%d}."
     )
     output = f"{header}\n\n{table(stats, seconds, at_end, drained, drain_seconds)}"
     print(output)

@@ -18,7 +18,8 @@ The parts, one module each: ``base`` (client, keys, npz), ``jobs`` (records and 
 with its ``status`` event), ``costs`` (points, their ``point`` and ``progress`` events, the packed curve),
 ``curve`` (the curve downsampled), ``artifacts`` (model, checkpoint), ``datasets``, ``experiments``
 (experiments, the stacks their members train in), ``submissions`` (idempotency keys, rate counters) and
-``stats`` (the counters of ``GET /metrics``); the Lua scripts are in ``scripts/``.
+``stats`` (the counters of ``GET /metrics``); the Lua scripts are in ``scripts/``. The API's polls read
+on ``redis.asyncio`` through ``reads`` (a job, its costs, and ``listing``: a page of an owner's jobs).
 """
 
 from core.store.artifacts import Artifacts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -15,7 +15,7 @@ from redis.client import Pipeline
 
 from core.keys import Keys
 from core.spec import TrainingSpec
-from core.spec.summary import spec_summary, summary_of
+from core.spec.summary import summary_of
 from core.statuses import CANCELED, FAILED, FINISHED, QUEUED, RUNNING, STATUSES, SUCCEEDED
 from core.store.base import ID, KEPT_BYTES, PUBLIC_OWNER, StoreBase, arrays_to_npz
 from core.store.scripts import helpers, lua
@@ -112,23 +112,6 @@ class JobRecord:
         return None if self.result_json is None else json.loads(self.result_json)
 
 
-LISTED_FIELDS = (
-    "id", "owner", "status", "spec_summary", "epoch", "epochs", "created_at", "updated_at", "started_at",
-    "finished_at", "result", "error", "timeout_seconds", "workers_lost", "experiment_id", "label", "stack",
-)  # fmt: skip
-"""The fields a listing reads: every field of the record but the full spec, whose summary it shows."""
-
-
-def _listed(values: Sequence[bytes | None]) -> dict[bytes, bytes]:
-    """A record's fields from HMGET of :data:`LISTED_FIELDS`, the summary as its ``spec``."""
-    raw = {
-        name.encode(): value for name, value in zip(LISTED_FIELDS, values, strict=True) if value is not None
-    }
-    if b"spec_summary" in raw:
-        raw[b"spec"] = raw.pop(b"spec_summary")
-    return raw
-
-
 def record_of(fields: Mapping[str, str], cancel: bool) -> JobRecord | None:
     """The job of its hash's fields (as text, empty ones left out: :func:`hash_fields`) and whether its
     cancel flag is set; None without a status (an unknown job)."""
@@ -159,11 +142,6 @@ def record_of(fields: Mapping[str, str], cancel: bool) -> JobRecord | None:
     )
 
 
-def text_fields(raw: Mapping[bytes, bytes]) -> dict[str, str]:
-    """A hash's fields (as ``HGETALL`` or :func:`_listed` give them) as text, empty values left out."""
-    return {name.decode(): value.decode() for name, value in raw.items() if value}
-
-
 def hash_fields(flat: Sequence[bytes]) -> dict[str, str]:
     """A hash's ``HGETALL`` as a Lua script returns it (field, value, …) as text, empty values left out."""
     return {name.decode(): value.decode() for name, value in zip(flat[::2], flat[1::2], strict=True) if value}
@@ -182,13 +160,20 @@ parsed again (nor, by the API, serialised again: ``JobRecord.derived``)."""
 def records_of(reply: Sequence[Any]) -> list[JobRecord | None]:
     """The jobs of ``scripts/read_jobs.lua``'s reply (None for one that is gone); a job read in the same
     state (the same fields and cancel flag) as one of the last ``RECORDS_KEPT`` reads is the same record."""
-    return [_record(fields, bool(cancel)) for fields, cancel in zip(reply[::2], reply[1::2], strict=True)]
+    return [
+        kept_record(hash_fields, fields, bool(c)) for fields, c in zip(reply[::2], reply[1::2], strict=True)
+    ]
 
 
-def _record(fields: Sequence[bytes], cancel: bool) -> JobRecord | None:
+def kept_record(
+    parse: Callable[[Sequence[bytes]], dict[str, str]], fields: Sequence[bytes], cancel: bool
+) -> JobRecord | None:
+    """The job of ``fields`` as a script read them, ``parse`` giving their text (:func:`hash_fields`), and
+    its cancel flag; the same record as the last of ``RECORDS_KEPT`` reads of that state (reads of under
+    ``KEPT_BYTES``)."""
     if sum(map(len, fields)) > KEPT_BYTES:
-        return record_of(hash_fields(fields), cancel)
-    return _kept_record(tuple(fields), cancel)
+        return record_of(parse(fields), cancel)
+    return _kept_record(parse, tuple(fields), cancel)
 
 
 def _changed(reply: Any) -> bool:
@@ -197,8 +182,10 @@ def _changed(reply: Any) -> bool:
 
 
 @lru_cache(maxsize=RECORDS_KEPT)
-def _kept_record(fields: tuple[bytes, ...], cancel: bool) -> JobRecord | None:
-    return record_of(hash_fields(fields), cancel)
+def _kept_record(
+    parse: Callable[[Sequence[bytes]], dict[str, str]], fields: tuple[bytes, ...], cancel: bool
+) -> JobRecord | None:
+    return record_of(parse(fields), cancel)
 
 
 class Jobs(StoreBase):
@@ -267,70 +254,6 @@ class Jobs(StoreBase):
             for job_id in job_ids:
                 pipe.hget(self.keys.job(job_id), "status")
             return [None if s is None else s.decode() for s in pipe.execute()]
-
-    def list_jobs(
-        self, owner: str = PUBLIC_OWNER, status: str | None = None, offset: int = 0, limit: int = 20
-    ) -> tuple[list[JobRecord], int]:
-        """One page of the owner's jobs, newest first, and the total count (optionally of one status).
-
-        Each record's ``spec`` is its summary (``core.spec.summary``: inline data as its shape), read
-        without the full spec. Ids whose job expired are dropped from the owner's indexes first
-        (:meth:`prune_expired`), so the total counts only jobs that exist.
-        """
-        self.prune_expired(owner)
-        index = self.keys.owner_jobs(owner, status)
-        for _ in range(3):  # a page that met jobs gone since the pruning is re-read once they are dropped
-            ids = [i.decode() for i in self.redis.zrevrange(index, offset, offset + limit - 1)]
-            with self.redis.pipeline(transaction=False) as pipe:
-                for job_id in ids:
-                    pipe.hmget(self.keys.job(job_id), LISTED_FIELDS)
-                    pipe.exists(self.keys.cancel(job_id))
-                replies = pipe.execute()
-            raws = [_listed(values) for values in replies[::2]]
-            self._summarize_older(ids, raws)
-            records = [
-                record_of(text_fields(raw), bool(c)) for raw, c in zip(raws, replies[1::2], strict=True)
-            ]
-            gone = [job_id for job_id, r in zip(ids, records, strict=True) if r is None]
-            if not gone:
-                break
-            self._drop_from_indexes(owner, gone)
-        return [r for r in records if r is not None], int(self.redis.zcard(index))
-
-    def prune_expired(self, owner: str) -> int:
-        """Drop from the owner's indexes the ids of jobs that expired; how many were dropped.
-
-        A job expires ``result_ttl_seconds`` after it finished, so only ids created before that long ago
-        can be gone: those are checked (EXISTS, one round trip), and the rest are not read at all.
-        """
-        cutoff = time.time() - self.ttl
-        old = [i.decode() for i in self.redis.zrangebyscore(self.keys.owner_jobs(owner), "-inf", cutoff)]
-        if not old:
-            return 0
-        with self.redis.pipeline(transaction=False) as pipe:
-            for job_id in old:
-                pipe.exists(self.keys.job(job_id))
-            gone = [job_id for job_id, exists in zip(old, pipe.execute(), strict=True) if not exists]
-        if gone:
-            self._drop_from_indexes(owner, gone)
-        return len(gone)
-
-    def _drop_from_indexes(self, owner: str, gone: Sequence[str]) -> None:
-        with self.redis.pipeline(transaction=False) as pipe:
-            for key in [self.keys.owner_jobs(owner), *self.keys.status_indexes(owner)]:
-                pipe.zrem(key, *gone)
-            pipe.execute()
-
-    def _summarize_older(self, ids: Sequence[str], raws: list[dict[bytes, bytes]]) -> None:
-        """A job stored before specs had a summary: read its spec and summarize it."""
-        older = [i for i, raw in enumerate(raws) if raw and b"spec" not in raw]
-        if not older:
-            return
-        with self.redis.pipeline(transaction=False) as pipe:
-            for i in older:
-                pipe.hget(self.keys.job(ids[i]), "spec")
-            for i, spec in zip(older, pipe.execute(), strict=True):
-                raws[i][b"spec"] = json.dumps(spec_summary(json.loads(spec or b"{}"))).encode()
 
     def count_active(self, owner: str) -> int:
         """How many of the owner's jobs are queued or running (two ZCARDs in one round trip)."""

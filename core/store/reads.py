@@ -1,10 +1,10 @@
-"""The polls of the API on ``redis.asyncio``: an owner's job and a page of its costs.
+"""The polls of the API on ``redis.asyncio``: an owner's job, a page of its costs, a page of its jobs.
 
 :class:`OwnerReads` answers as the synchronous store does (``Jobs.get_job``, ``Costs.costs_page`` and
 ``Curves.costs_curve`` with ``owner``), with the same Lua scripts
 (``scripts/read_jobs.lua``, ``scripts/read_costs.lua``: one command a read, however many jobs) and the same
 parsers, so that the API's polling routes run on the event loop instead of a worker thread. A job of
-another owner is not there, as an unknown one.
+another owner is not there, as an unknown one. The listing (``core.store.listing``) is read only here.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from core.store.base import ID
 from core.store.costs import CostsSnapshot, costs_page_keys, snapshot_of
 from core.store.curve import Curves
 from core.store.jobs import JobRecord, job_read_keys, records_of
+from core.store.listing import listing_call, listing_of
 from core.store.scripts import lua, sha
 
 
@@ -48,6 +49,14 @@ class OwnerReads:
             return None
         (record,) = records_of(await self._read_jobs([job_id]))
         return None if record is None or record.owner != self.owner else record
+
+    async def list_jobs(
+        self, status: str | None = None, offset: int = 0, limit: int = 20
+    ) -> tuple[list[JobRecord], int]:
+        """One page of the owner's jobs, newest first, each with its spec summarized (inline data as its
+        shape), and how many there are (of ``status``, if given): ``core.store.listing``."""
+        keys, args = listing_call(self.keys, self.owner, status, offset, limit, self.store.ttl)
+        return listing_of(await self._script("read_listing", keys, args))
 
     async def costs_page(self, job_id: str, since: int = 0, limit: int | None = None) -> CostsSnapshot | None:
         """The job's status, progress and points after ``since``, read atomically; None if unknown or

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
@@ -23,17 +22,18 @@ from descent.client import calls
 from descent.client.calls import Call
 from descent.client.events import (
     AsyncEventSource,
+    Deadline,
     JobEvent,
     PointEvent,
     StatusEvent,
-    deadline_of,
 )
 from descent.client.progress import JobProgress
 from descent.client.retry import RetryPolicy, delay_or_raise
 from descent.client.streaming import AsyncStreaming
 from descent.client.sync import DEFAULT_URL, examples
-from service.experiment_schemas import ExperimentList, ExperimentPublic
+from service.experiment_schemas import ExperimentCosts, ExperimentList, ExperimentPublic
 from service.schemas import (
+    BoundaryPublic,
     CostPoint,
     CostsPage,
     DatasetList,
@@ -108,6 +108,14 @@ class AsyncDescentClient:
     async def experiments(self, offset: int = 0, limit: int = 20) -> ExperimentList:
         return await self.send(calls.list_experiments(offset, limit))
 
+    async def experiment_costs(self, experiment_id: str, since: int = 0) -> ExperimentCosts:
+        """Every member's cost points recorded after epoch ``since``, in one answer."""
+        return await self.send(calls.experiment_costs(experiment_id, since))
+
+    async def plot_experiment(self, experiment_id: str, fmt: str = "svg", log: bool = False) -> bytes:
+        """The members' cost curves on one labelled chart, SVG or PNG (the course's §5 figure)."""
+        return await self.send(calls.plot_experiment(experiment_id, fmt, log))
+
     async def cancel_experiment(self, experiment_id: str) -> ExperimentPublic:
         return await self.send(calls.cancel_experiment(experiment_id))
 
@@ -115,10 +123,9 @@ class AsyncDescentClient:
         self, experiment_id: str, timeout: float | None = None, progress: bool = False
     ) -> ExperimentPublic:
         """The experiment once every member has finished (each followed as :meth:`wait` does)."""
-        deadline = deadline_of(timeout)
+        deadline = Deadline(experiment_id, timeout)
         for member in (await self.experiment(experiment_id)).members:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            await self.wait(member.job_id, timeout=left, progress=progress)
+            await self.wait(member.job_id, timeout=deadline.left(), progress=progress)
         return await self.experiment(experiment_id)
 
     async def job(self, job_id: str) -> JobPublic:
@@ -143,6 +150,19 @@ class AsyncDescentClient:
         self, job_id: str, X: ArrayLike | None = None, *, rows: ArrayLike | None = None
     ) -> Prediction:
         return await self.send(calls.predict(job_id, *examples(X, rows)))
+
+    async def boundary(self, job_id: str, grid: int | None = None) -> BoundaryPublic:
+        """A succeeded 2-feature model's decision boundary: its output over a grid (at most ``grid`` points
+        per axis), and the data points."""
+        return await self.send(calls.get_boundary(job_id, grid))
+
+    async def boundary_image(self, job_id: str, fmt: str = "png") -> bytes:
+        """The decision boundary drawn as the course draws it, PNG or SVG."""
+        return await self.send(calls.boundary_image(job_id, fmt))
+
+    async def plot(self, job_ids: list[str], fmt: str = "svg", log: bool = False) -> bytes:
+        """The jobs' cost histories on one chart, SVG or PNG."""
+        return await self.send(calls.plot_costs(job_ids, fmt, log))
 
     async def upload_dataset(self, file: str | Path | bytes, filename: str | None = None) -> DatasetPublic:
         if isinstance(file, bytes):

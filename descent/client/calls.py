@@ -19,8 +19,9 @@ from pydantic import BaseModel
 
 from core.experiments.request import ExperimentCreate
 from core.spec import TrainingSpec
-from service.experiment_schemas import ExperimentList, ExperimentPublic
+from service.experiment_schemas import ExperimentCosts, ExperimentList, ExperimentPublic
 from service.schemas import (
+    BoundaryPublic,
     CostsPage,
     DatasetList,
     DatasetPublic,
@@ -95,6 +96,16 @@ def list_experiments(offset: int, limit: int) -> Call[ExperimentList]:
     return Call("GET", "/experiments", _model(ExperimentList), safe=True, params=params)
 
 
+def experiment_costs(experiment_id: str, since: int) -> Call[ExperimentCosts]:
+    path = f"/experiments/{quote(experiment_id, safe='')}/costs"
+    return Call("GET", path, _model(ExperimentCosts), safe=True, params={"since": since})
+
+
+def plot_experiment(experiment_id: str, fmt: str, log: bool) -> Call[bytes]:
+    path = f"/experiments/{quote(experiment_id, safe='')}/plot"
+    return Call("GET", path, _content, safe=True, params={"format": fmt, "log": str(log).lower()})
+
+
 def cancel_experiment(experiment_id: str) -> Call[ExperimentPublic]:
     path = f"/experiments/{quote(experiment_id, safe='')}"
     return Call("DELETE", path, _model(ExperimentPublic), safe=True)
@@ -154,6 +165,15 @@ def get_dataset(dataset_id: str) -> Call[DatasetPublic]:
 def delete_dataset(dataset_id: str) -> Call[None]:
     """Not safe: a repeat of a delete that went through is a 404 (only a refused connection is retried)."""
     return Call("DELETE", f"/datasets/{quote(dataset_id, safe='')}", lambda _: None, safe=False)
+
+
+def get_boundary(job_id: str, grid: int | None) -> Call[BoundaryPublic]:
+    params = {} if grid is None else {"grid": grid}
+    return Call("GET", _job(job_id, "/boundary"), _model(BoundaryPublic), safe=True, params=params)
+
+
+def boundary_image(job_id: str, fmt: str) -> Call[bytes]:
+    return Call("GET", _job(job_id, "/boundary"), _content, safe=True, params={"format": fmt})
 
 
 def plot_costs(job_ids: list[str], fmt: str, log: bool) -> Call[bytes]:

@@ -97,13 +97,25 @@ class CostsFollower:
         return events
 
 
-def deadline_of(timeout: float | None) -> float | None:
-    return None if timeout is None else time.monotonic() + timeout
+class Deadline:
+    """The moment ``timeout`` seconds from now by which the events of job ``job_id`` must have ended (never,
+    for no timeout)."""
 
+    def __init__(self, job_id: str, timeout: float | None) -> None:
+        self.job_id, self.timeout = job_id, timeout
+        self.at = None if timeout is None else time.monotonic() + timeout
 
-def check_deadline(job_id: str, deadline: float | None, timeout: float | None) -> None:
-    if deadline is not None and time.monotonic() > deadline:
-        raise WaitTimeout(f"job {job_id} did not finish within {timeout} s")
+    def left(self) -> float | None:
+        """The seconds left (0 once passed), or None for no deadline."""
+        return None if self.at is None else max(0.0, self.at - time.monotonic())
+
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    def check(self, cause: BaseException | None = None) -> None:
+        """Raise :class:`WaitTimeout` (from ``cause``) once the deadline has passed."""
+        if self.passed():
+            raise WaitTimeout(f"job {self.job_id} did not finish within {self.timeout} s") from cause
 
 
 class Polling:
@@ -114,13 +126,13 @@ class Polling:
         self.interval = interval
 
     def events(self, job_id: str, since: int = 0, timeout: float | None = None) -> Iterator[JobEvent]:
-        follower, deadline = CostsFollower(job_id, since), deadline_of(timeout)
+        follower, deadline = CostsFollower(job_id, since), Deadline(job_id, timeout)
         while True:
             page = self.client.costs(job_id, since=follower.since, limit=PAGE)
             yield from follower.take(page)
             if follower.done:
                 return
-            check_deadline(job_id, deadline, timeout)
+            deadline.check()
             if not page.points:
                 time.sleep(self.interval)
 
@@ -135,13 +147,13 @@ class AsyncPolling:
     async def events(
         self, job_id: str, since: int = 0, timeout: float | None = None
     ) -> AsyncIterator[JobEvent]:
-        follower, deadline = CostsFollower(job_id, since), deadline_of(timeout)
+        follower, deadline = CostsFollower(job_id, since), Deadline(job_id, timeout)
         while True:
             page = await self.client.costs(job_id, since=follower.since, limit=PAGE)
             for event in follower.take(page):
                 yield event
             if follower.done:
                 return
-            check_deadline(job_id, deadline, timeout)
+            deadline.check()
             if not page.points:
                 await asyncio.sleep(self.interval)

@@ -28,15 +28,13 @@ from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
 
 from core.statuses import FINISHED
 from descent.client import calls
-from descent.client.errors import WaitTimeout
 from descent.client.events import (
     PAGE,
+    Deadline,
     JobEvent,
     PointEvent,
     ProgressEvent,
     StatusEvent,
-    check_deadline,
-    deadline_of,
 )
 from descent.client.retry import delay_or_raise
 from service.schemas import CostsPage
@@ -86,19 +84,16 @@ class StreamFollower:
         return [PointEvent(epoch, cost)]
 
 
-def read_timeout(http_timeout: httpx.Timeout, deadline: float | None) -> httpx.Timeout:
+def read_timeout(http_timeout: httpx.Timeout, deadline: Deadline) -> httpx.Timeout:
     """The client's timeouts, with reads waiting at most until ``deadline``."""
-    if deadline is None:
+    left = deadline.left()
+    if left is None:
         return http_timeout
-    left = max(0.01, deadline - time.monotonic())
+    left = max(0.01, left)
     read = left if http_timeout.read is None else min(http_timeout.read, left)
     return httpx.Timeout(
         connect=http_timeout.connect, read=read, write=http_timeout.write, pool=http_timeout.pool
     )
-
-
-def past(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() >= deadline
 
 
 class Streaming:
@@ -108,11 +103,11 @@ class Streaming:
         self.client = client
 
     def events(self, job_id: str, since: int = 0, timeout: float | None = None) -> Iterator[JobEvent]:
-        follower, deadline, failures = StreamFollower(since), deadline_of(timeout), 0
+        follower, deadline, failures = StreamFollower(since), Deadline(job_id, timeout), 0
         call = calls.get_events(job_id)
         http = self.client.http
         while not follower.done:
-            check_deadline(job_id, deadline, timeout)
+            deadline.check()
             try:
                 with connect_sse(
                     http,
@@ -137,10 +132,9 @@ class Streaming:
                             yield from follower.take_page(page)
                         if follower.done:
                             return
-                        check_deadline(job_id, deadline, timeout)
+                        deadline.check()
             except httpx.TransportError as error:
-                if past(deadline):
-                    raise WaitTimeout(f"job {job_id} did not finish within {timeout} s") from error
+                deadline.check(cause=error)
                 failures += 1
                 time.sleep(delay_or_raise(self.client.retry, call, failures, error=error))
 
@@ -154,11 +148,11 @@ class AsyncStreaming:
     async def events(
         self, job_id: str, since: int = 0, timeout: float | None = None
     ) -> AsyncIterator[JobEvent]:
-        follower, deadline, failures = StreamFollower(since), deadline_of(timeout), 0
+        follower, deadline, failures = StreamFollower(since), Deadline(job_id, timeout), 0
         call = calls.get_events(job_id)
         http = self.client.http
         while not follower.done:
-            check_deadline(job_id, deadline, timeout)
+            deadline.check()
             try:
                 async with aconnect_sse(
                     http,
@@ -187,9 +181,8 @@ class AsyncStreaming:
                                 yield event
                         if follower.done:
                             return
-                        check_deadline(job_id, deadline, timeout)
+                        deadline.check()
             except httpx.TransportError as error:
-                if past(deadline):
-                    raise WaitTimeout(f"job {job_id} did not finish within {timeout} s") from error
+                deadline.check(cause=error)
                 failures += 1
                 await asyncio.sleep(delay_or_raise(self.client.retry, call, failures, error=error))

@@ -19,12 +19,13 @@ from core.statuses import FINISHED
 from core.store import npz_to_arrays
 from descent.client import calls
 from descent.client.calls import Call
-from descent.client.events import EventSource, JobEvent, PointEvent, StatusEvent, deadline_of
+from descent.client.events import Deadline, EventSource, JobEvent, PointEvent, StatusEvent
 from descent.client.progress import JobProgress
 from descent.client.retry import RetryPolicy, delay_or_raise
 from descent.client.streaming import Streaming
-from service.experiment_schemas import ExperimentList, ExperimentPublic
+from service.experiment_schemas import ExperimentCosts, ExperimentList, ExperimentPublic
 from service.schemas import (
+    BoundaryPublic,
     CostPoint,
     CostsPage,
     DatasetList,
@@ -109,6 +110,14 @@ class DescentClient:
     def experiments(self, offset: int = 0, limit: int = 20) -> ExperimentList:
         return self.send(calls.list_experiments(offset, limit))
 
+    def experiment_costs(self, experiment_id: str, since: int = 0) -> ExperimentCosts:
+        """Every member's cost points recorded after epoch ``since``, in one answer."""
+        return self.send(calls.experiment_costs(experiment_id, since))
+
+    def plot_experiment(self, experiment_id: str, fmt: str = "svg", log: bool = False) -> bytes:
+        """The members' cost curves on one labelled chart, SVG or PNG (the course's §5 figure)."""
+        return self.send(calls.plot_experiment(experiment_id, fmt, log))
+
     def cancel_experiment(self, experiment_id: str) -> ExperimentPublic:
         return self.send(calls.cancel_experiment(experiment_id))
 
@@ -116,10 +125,9 @@ class DescentClient:
         self, experiment_id: str, timeout: float | None = None, progress: bool = False
     ) -> ExperimentPublic:
         """The experiment once every member has finished (each followed as :meth:`wait` does)."""
-        deadline = deadline_of(timeout)
+        deadline = Deadline(experiment_id, timeout)
         for member in (self.experiment(experiment_id)).members:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            self.wait(member.job_id, timeout=left, progress=progress)
+            self.wait(member.job_id, timeout=deadline.left(), progress=progress)
         return self.experiment(experiment_id)
 
     def job(self, job_id: str) -> JobPublic:
@@ -155,6 +163,15 @@ class DescentClient:
     ) -> Prediction:
         """Probabilities and labels for ``X`` (features × examples) or ``rows`` (one example per row)."""
         return self.send(calls.predict(job_id, *examples(X, rows)))
+
+    def boundary(self, job_id: str, grid: int | None = None) -> BoundaryPublic:
+        """A succeeded 2-feature model's decision boundary: its output over a grid (at most ``grid`` points
+        per axis), and the data points."""
+        return self.send(calls.get_boundary(job_id, grid))
+
+    def boundary_image(self, job_id: str, fmt: str = "png") -> bytes:
+        """The decision boundary drawn as the course draws it, PNG or SVG."""
+        return self.send(calls.boundary_image(job_id, fmt))
 
     def upload_dataset(self, file: str | Path | bytes, filename: str | None = None) -> DatasetPublic:
         """Upload a .csv (label last), .npy or .npz (X, Y) file, or its bytes with ``filename``."""

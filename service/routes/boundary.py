@@ -23,6 +23,8 @@ from trainer.errors import DataError
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 CACHE = {"Cache-Control": "private, max-age=3600"}  # a succeeded job's model never changes
+MAX_GRID = 2000
+"""The largest ``?grid=`` (``boundary_grid_max``'s own bound)."""
 
 
 @router.get(
@@ -48,6 +50,15 @@ def get_boundary(
     format: Annotated[
         Literal["json", "png", "svg"], Query(description="json (for a page to draw), png or svg.")
     ] = "json",
+    grid: Annotated[
+        int | None,
+        Query(
+            ge=10,
+            le=MAX_GRID,
+            description="Grid points per axis at most, for a smaller answer (a thumbnail); boundary_grid_max "
+            "caps it.",
+        ),
+    ] = None,
 ) -> BoundaryPublic | Response:
     """The course's ``plot_decision_boundary``: the model's output over a grid covering the data (each
     feature's range ± 1, step 0.01 or coarser past ``boundary_grid_max`` points per axis), the predicted
@@ -66,7 +77,8 @@ def get_boundary(
         X, Y = training_data(store, spec)
     except DataError as exc:
         raise Conflict(f"the job's data cannot be drawn: {exc}") from exc
-    boundary = decision_boundary(parameters, X, Y, settings.boundary_grid_max, settings.boundary_max_points)
+    grid_max = min(grid or settings.boundary_grid_max, settings.boundary_grid_max)
+    boundary = decision_boundary(parameters, X, Y, grid_max, settings.boundary_max_points)
     if format != "json":
         title = f"Decision boundary · {spec.optimizer.name} · {job_id[:8]}"
         image = boundary_plot(boundary, title=title, fmt=format)

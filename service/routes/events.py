@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from sse_starlette import EventSourceResponse
 
+from core.config import Settings
 from core.statuses import FINISHED
 from service.deps import OwnerDep, SettingsDep, StoreDep
 from service.errors import Unavailable
@@ -79,6 +80,21 @@ async def counted(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             yield chunk
 
 
+def event_response(
+    hub: EventHub, settings: Settings, stream: AsyncIterator[bytes], streams: int = 1
+) -> EventSourceResponse:
+    """``stream`` as Server-Sent Events (pinged, never cached or buffered by a proxy), counted; a 503 if
+    ``streams`` more would take the hub over ``events_max_subscribers``."""
+    if hub.full(adding=streams):
+        raise Unavailable(f"this server already streams {settings.events_max_subscribers} event streams")
+    return EventSourceResponse(
+        counted(stream),
+        ping=settings.events_heartbeat_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        send_timeout=30,
+    )
+
+
 def hub_of(request: Request) -> EventHub:
     """The process's event hub, made on first use (it needs the running event loop)."""
     state = request.app.state
@@ -131,11 +147,4 @@ async def job_events(
     after = max(last_event_id, last_event_id_query or 0)
     if status in FINISHED and after >= last_seq:
         return Response(status_code=204)
-    if hub.full():
-        raise Unavailable(f"this server already streams {settings.events_max_subscribers} event streams")
-    return EventSourceResponse(
-        counted(follow(hub, key, after, settings.events_max_seconds)),
-        ping=settings.events_heartbeat_seconds,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        send_timeout=30,
-    )
+    return event_response(hub, settings, follow(hub, key, after, settings.events_max_seconds))

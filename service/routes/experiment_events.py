@@ -7,14 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sse_starlette import EventSourceResponse
 
 from core.statuses import FINISHED
 from service.deps import OwnerDep, SettingsDep, StoreDep
-from service.errors import Unavailable
 from service.events.merged import follow_members, parse_position
 from service.events.stream import follow_events, stream_starts
-from service.routes.events import MEDIA_TYPE, counted, event_schema, hub_of
+from service.routes.events import MEDIA_TYPE, event_response, event_schema, hub_of
 from service.routes.experiments import NOT_FOUND, find_experiment
 from service.schemas import ErrorBody
 
@@ -90,12 +88,5 @@ async def experiment_events(
     ]
     if not to_follow:
         return Response(status_code=204)
-    if hub.full(adding=len(to_follow)):
-        raise Unavailable(f"this server already streams {settings.events_max_subscribers} event streams")
     streams = {i: follow_events(hub, keys[i], after[i], settings.events_max_seconds) for i in to_follow}
-    return EventSourceResponse(
-        counted(follow_members(streams, job_ids, after)),
-        ping=settings.events_heartbeat_seconds,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        send_timeout=30,
-    )
+    return event_response(hub, settings, follow_members(streams, job_ids, after), streams=len(streams))

@@ -1,8 +1,8 @@
 """``/jobs``: submit a training spec, list and follow jobs, cancel one (the model: ``routes/models.py``).
 
-The polls (``GET /jobs/{id}``, ``GET /jobs/{id}/costs``) run on the event loop with the
+The polls (``GET /jobs``, ``GET /jobs/{id}``, ``GET /jobs/{id}/costs``) run on the event loop with the
 asyncio client (``core.store.reads``) and answer the JSON of their response model written straight from
-the stored job (``service.bodies``); ``response_model`` documents it. The other routes run in threads.
+the stored jobs (``service.bodies``); ``response_model`` documents it. The other routes run in threads.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from core.queue import JobQueue
 from core.spec import SPEC_EXAMPLES, TrainingSpec, check_caps
 from core.statuses import CANCELED, FINISHED, QUEUED
 from core.store import JobRecord, JobStore
-from service.bodies import MEDIA_TYPE, costs_body, job_body
+from service.bodies import MEDIA_TYPE, costs_body, job_body, list_body
 from service.deps import JobsDep, OwnerDep, ReadsDep, SettingsDep, StoreDep
 from service.errors import Conflict, NotFound
 from service.idempotency import Claim, IdempotencyKeyHeader, fingerprint
@@ -33,7 +33,6 @@ from service.schemas import (
     JobList,
     JobPublic,
     JobStatus,
-    JobSummary,
 )
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -125,17 +124,16 @@ def _submit(spec: TrainingSpec, jobs: JobQueue, owner: str) -> JobRecord:
 
 
 @router.get("", response_model=JobList, summary="List jobs, newest first")
-def list_jobs(
-    store: StoreDep,
-    owner: OwnerDep,
+async def list_jobs(
+    reads: ReadsDep,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> JobList:
+) -> Response:
     """One page of jobs, optionally only those with one status; each job's spec is summarized (inline
     data as its shape: ``GET /jobs/{id}`` has the numbers)."""
-    records, total = store.list_jobs(owner=owner, status=status_filter, offset=offset, limit=limit)
-    return JobList(items=[JobSummary.of(r) for r in records], total=total, offset=offset, limit=limit)
+    records, total = await reads.list_jobs(status_filter, offset, limit)
+    return Response(list_body(records, total, offset, limit), media_type=MEDIA_TYPE)
 
 
 @router.get("/{job_id}", response_model=JobPublic, responses=NOT_FOUND, summary="A job's status")

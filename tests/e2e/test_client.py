@@ -209,6 +209,33 @@ def test_an_experiment_through_the_client(descent: DescentClient) -> None:
     assert [row.accuracy for row in by_accuracy] == sorted(
         (row.accuracy for row in by_accuracy), reverse=True
     )
+    costs = descent.experiment_costs(experiment.id)
+    for member in costs.members:
+        assert member.points == descent.costs(member.job_id).points
+    svg = descent.plot_experiment(experiment.id)
+    assert svg.startswith(b"<?xml") and all(row.label.encode() in svg for row in done.table)
+    member = done.members[0].job_id
+    boundary = descent.boundary(member)
+    assert boundary.job_id == member and len(boundary.probabilities) == len(boundary.y)
+    assert descent.boundary_image(member).startswith(b"\x89PNG")
+
+
+def test_the_async_client_draws_an_experiment(api_url: str, workers: list) -> None:
+    async def run() -> tuple[bytes, bytes, object]:
+        async with AsyncDescentClient(api_url, retry=QUICK_RETRY) as client:
+            experiment = await client.submit_experiment({"base": {**SMALL, "epochs": 100}})
+            done = await client.wait_experiment(experiment.id, timeout=60)
+            job_ids = [member.job_id for member in done.members]
+            return (
+                await client.plot_experiment(experiment.id, fmt="png"),
+                await client.plot(job_ids, fmt="png", log=True),
+                await client.boundary(job_ids[0], grid=20),
+            )
+
+    figure, curves, boundary = asyncio.run(run())
+    assert figure.startswith(b"\x89PNG") and curves.startswith(b"\x89PNG")
+    assert boundary.points.label and set(boundary.points.label) <= {0, 1}
+    assert len(boundary.x) == len(boundary.y) == 20
 
 
 def test_upload_list_and_delete_a_dataset(descent: DescentClient) -> None:

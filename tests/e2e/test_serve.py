@@ -112,23 +112,39 @@ def test_serve_restarts_a_killed_worker_pool_and_redis(tmp_path: Path) -> None:
     try:
         wait_for(lambda: ready(url), 60, "/readyz to answer 200")
         pool = only(children(serve.pid), "descent worker")
-        victims = [
-            ("a worker", lambda: pool, only(children(pool), "descent worker")),
-            ("the pool", lambda: serve.pid, pool),
-            ("Redis", lambda: serve.pid, only(children(serve.pid), "redis-server")),
-        ]
-        for what, parent, pid in victims:
-            os.kill(pid, signal.SIGKILL)
-            wait_for(lambda p=pid, q=parent: pid_gone(p) and len(children(q())) >= 1, 15, f"{what} again")
-            wait_for(lambda: ready(url), 30, f"/readyz after killing {what}")
-            with httpx.Client(base_url=url, timeout=10) as client:
-                job_id = submit(client, {"optimizer": {"name": "gd"}, "epochs": 50})
-                assert follow_costs(client, job_id, timeout=30)[1] == "succeeded"
+        worker = only(children(pool), "descent worker")
+        os.kill(worker, signal.SIGKILL)
+        wait_for(lambda: pid_gone(worker) and replaced(pool, "descent worker", worker), 15, "a worker again")
+        train_once(url, "a worker")
+
+        worker = only(children(pool), "descent worker")
+        os.kill(pool, signal.SIGKILL)  # its worker, orphaned, must be gone before the next job
+        wait_for(lambda: pid_gone(worker) and replaced(serve.pid, "descent worker", pool), 15, "a new pool")
+        train_once(url, "the pool")
+
+        redis = only(children(serve.pid), "redis-server")
+        os.kill(redis, signal.SIGKILL)
+        wait_for(lambda: pid_gone(redis) and replaced(serve.pid, "redis-server", redis), 15, "Redis again")
+        train_once(url, "Redis")
         new_pool = only(children(serve.pid), "descent worker")
         assert new_pool != pool and len(children(new_pool)) == 1, "one worker, no orphan of the old pool"
         assert "restarting it" in log.read_text()
     finally:
         assert interrupt(serve) == 0
+
+
+def train_once(url: str, killed: str) -> None:
+    """Once the service is ready again after ``killed`` was killed, a small job trains to the end."""
+    wait_for(lambda: ready(url), 30, f"/readyz after killing {killed}")
+    with httpx.Client(base_url=url, timeout=10) as client:
+        job_id = submit(client, {"optimizer": {"name": "gd"}, "epochs": 50})
+        assert follow_costs(client, job_id, timeout=30)[1] == "succeeded"
+
+
+def replaced(parent: int, kind: str, old: int) -> bool:
+    """Whether ``parent`` has one child whose command line holds ``kind`` again, and it is not ``old``."""
+    pids = [pid for pid, command in children(parent).items() if kind in command]
+    return len(pids) == 1 and pids[0] != old
 
 
 def pid_gone(pid: int) -> bool:

@@ -195,5 +195,6 @@ def test_a_submission_whose_enqueue_fails_stores_nothing(
     monkeypatch.setattr(two_attempts.queue, "enqueue", broken)
     with pytest.raises(RuntimeError):
         two_attempts.submit(TrainingSpec(), PUBLIC_OWNER)
-    assert two_attempts.store.list_jobs() == ([], 0)
+    store = two_attempts.store
+    assert store.redis.zcard(store.keys.owner_jobs(PUBLIC_OWNER)) == 0
     assert two_attempts.queue.count == 0

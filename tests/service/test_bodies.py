@@ -1,10 +1,12 @@
 """The polls' bodies (``service.bodies``, written from the stored job) are, byte for byte, what the routes
 sent when they built and returned the response models: a reference app with those routes as they were
-(sync handlers returning ``JobPublic`` and ``CostsPage``, which FastAPI validates and serialises) answers
-the same requests on the same stored jobs of every kind."""
+(sync handlers returning ``JobPublic``, ``CostsPage`` and ``JobList``, which FastAPI validates and
+serialises) answers the same requests on the same stored jobs of every kind."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 
 import numpy as np
@@ -14,13 +16,29 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core.spec import TrainingSpec
-from core.store import JobStore
-from service.schemas import CostPoint, CostsPage, JobPublic, Progress
+from core.spec.summary import spec_summary
+from core.store import PUBLIC_OWNER, JobRecord, JobStore
+from service.schemas import CostPoint, CostsPage, JobList, JobPublic, JobStatus, JobSummary, Progress
 
 
 def reference_app(store: JobStore) -> FastAPI:
     """The polling routes as they were before ``service.bodies``."""
     app = FastAPI()
+
+    def listed(record: JobRecord | None) -> JobRecord:
+        """The job as the listing read it: its spec summary (made from the spec if none is stored)."""
+        assert record is not None
+        summary = store.redis.hget(store.keys.job(record.id), "spec_summary")
+        if summary is None:
+            summary = json.dumps(spec_summary(record.spec)).encode()
+        return dataclasses.replace(record, spec_json=summary.decode())
+
+    @app.get("/jobs", response_model=JobList)
+    def list_jobs(status: JobStatus | None = None, offset: int = 0, limit: int = 20) -> JobList:
+        index = store.keys.owner_jobs(PUBLIC_OWNER, status)
+        ids = [i.decode() for i in store.redis.zrevrange(index, offset, offset + limit - 1)]
+        items = [JobSummary.of(listed(store.get_job(job_id))) for job_id in ids]
+        return JobList(items=items, total=store.redis.zcard(index), offset=offset, limit=limit)
 
     @app.get("/jobs/{job_id}", response_model=JobPublic)
     def get_job(job_id: str) -> JobPublic:
@@ -141,3 +159,26 @@ def test_costs_are_the_models_json(
             assert_same(client, reference, f"/jobs/{ids[name]}/costs{query}")
     points = client.get(f"/jobs/{ids['running']}/costs").json()["points"]
     assert [p["cost"] for p in points[2:4]] == [None, None] and points[1]["cost"] == 3.2e-05
+
+
+def test_a_listing_is_the_models_json(
+    client: TestClient, reference: TestClient, store: JobStore, redis_client: redis.Redis
+) -> None:
+    ids = stored_jobs(client, store, redis_client)
+    older = store.create_job(TrainingSpec.model_validate({"dataset": {"X": [[1.0, 2.0]], "Y": [0, 1]}}))
+    redis_client.hdel(store.keys.job(older.id), "spec_summary")  # as a job stored before summaries
+    ids["older"] = older.id
+    queries = ["", "?limit=100", "?limit=5", "?offset=3&limit=4", "?offset=11", "?offset=100"]
+    queries += [f"?status={status}" for status in ("queued", "running", "succeeded", "failed", "canceled")]
+    queries += ["?status=queued&offset=2&limit=3"]
+    for query in queries:
+        assert_same(client, reference, f"/jobs{query}")
+        assert_same(client, reference, f"/jobs{query}")  # the second time from the records kept
+    page = client.get("/jobs", params={"limit": 100}).json()
+    assert page["total"] == len(page["items"]) == len(ids) == 11
+    items = {item["id"]: item for item in page["items"]}
+    assert items[ids["inline"]]["spec"]["dataset"] == {"inline": {"n_features": 2, "n_examples": 4}}
+    assert items[ids["older"]]["spec"]["dataset"] == {"inline": {"n_features": 1, "n_examples": 2}}
+    assert items[ids["succeeded"]]["result"]["final_cost"] is None
+    assert items[ids["running"]]["cancel_requested"] and items[ids["member 1"]]["label"]
+    assert [item["id"] for item in client.get("/jobs?status=failed").json()["items"]] == [ids["failed"]]

@@ -94,6 +94,13 @@ def test_the_grid_and_the_points_are_capped_by_settings(capped: tuple[TestClient
     assert len(body["x"]) == len(body["y"]) == 40
     assert len(body["points"]["label"]) == 25
     assert client.get(f"/jobs/{job_id}/boundary").json() == body, "the same subset every time"
+    small = client.get(f"/jobs/{job_id}/boundary", params={"grid": 12}).json()
+    assert len(small["x"]) == len(small["y"]) == len(small["probabilities"]) == 12
+    wide = client.get(f"/jobs/{job_id}/boundary", params={"grid": 2000}).json()
+    assert len(wide["x"]) == 40, "the setting caps what a client asks for"
+    for bad in (9, 2001):
+        response = client.get(f"/jobs/{job_id}/boundary", params={"grid": bad})
+        assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "grid"]
 
 
 def test_unfinished_jobs_and_other_widths_get_clear_errors(client: TestClient, store: JobStore) -> None:

@@ -12,6 +12,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from core.config import Settings
+from core.spec import TrainingSpec
+from core.statuses import QUEUED, RUNNING
 from core.store import JobStore
 from service.main import create_app
 
@@ -40,6 +42,28 @@ def test_a_listing_shows_inline_data_as_its_shape_and_the_job_keeps_it(client: T
     assert full["X"] == INLINE["X"] and full["Y"] == INLINE["Y"]
     queued = client.get("/jobs", params={"status": "queued", "limit": 3}).json()
     assert queued["total"] == 11 and len(queued["items"]) == 3
+
+
+def test_a_listing_is_newest_first_paginated_and_filtered(client: TestClient, store: JobStore) -> None:
+    ids = [store.create_job(TrainingSpec()).id for _ in range(5)]
+    store.start_run(ids[1], "run", rq_job=ids[1])
+    page = client.get("/jobs", params={"offset": 1, "limit": 2}).json()
+    assert page["total"] == 5 and [j["id"] for j in page["items"]] == [ids[3], ids[2]]
+    assert (page["offset"], page["limit"]) == (1, 2)
+    running = client.get("/jobs", params={"status": RUNNING}).json()
+    assert running["total"] == 1 and [j["id"] for j in running["items"]] == [ids[1]]
+    assert client.get("/jobs", params={"status": QUEUED}).json()["total"] == 4
+
+
+def test_a_job_deleted_leaves_the_listing_and_the_page_is_filled(
+    client: TestClient, store: JobStore, redis_client: redis.Redis
+) -> None:
+    ids = [store.create_job(TrainingSpec()).id for _ in range(4)]
+    redis_client.delete(store.keys.job(ids[3]), store.keys.job(ids[1]))  # not expired: deleted
+    page = client.get("/jobs", params={"limit": 2}).json()
+    assert [j["id"] for j in page["items"]] == [ids[2], ids[0]] and page["total"] == 2
+    for key in [store.keys.owner_jobs("public"), *store.keys.status_indexes("public")]:
+        assert not {ids[1], ids[3]} & {i.decode() for i in redis_client.zrange(key, 0, -1)}, key
 
 
 def test_a_listing_summarizes_a_job_stored_before_summaries(client: TestClient, store: JobStore) -> None:

@@ -39,25 +39,8 @@ def test_start_runs_starts_only_the_queued_jobs_and_says_which(store: JobStore) 
         record = store.get_job(job_id)
         assert record is not None and record.status == RUNNING and record.started_at is not None
     assert store.runs_of(ids) == [("run", False), (None, False), ("run", False)]
-    assert store.list_jobs(owner="alice", status=RUNNING)[1] == 2
+    assert store.redis.zcard(store.keys.owner_jobs("alice", RUNNING)) == 2, "the status index moved with them"
     assert store.start_runs(ids, "again", rq_job="stack") == [], "a running job does not start twice"
-
-
-def test_list_newest_first_paginated_and_filtered(store: JobStore) -> None:
-    ids = [store.create_job(TrainingSpec()).id for _ in range(5)]
-    store.start_run(ids[1], "run", rq_job=ids[1])
-    page, total = store.list_jobs(offset=1, limit=2)
-    assert total == 5 and [j.id for j in page] == [ids[3], ids[2]]
-    running, count = store.list_jobs(status=RUNNING)
-    assert count == 1 and [j.id for j in running] == [ids[1]]
-    assert store.list_jobs(status=QUEUED)[1] == 4
-
-
-def test_expired_jobs_leave_the_listing(store: JobStore, redis_client: redis.Redis) -> None:
-    ids = [store.create_job(TrainingSpec()).id for _ in range(3)]
-    redis_client.delete(store.keys.job(ids[2]))
-    page, total = store.list_jobs(limit=2)
-    assert [j.id for j in page] == [ids[1], ids[0]] and total == 2
 
 
 def test_costs_since_and_replacement(store: JobStore) -> None:

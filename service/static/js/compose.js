@@ -1,5 +1,6 @@
 // The compose form: a job or a learning-rate sweep from every field of the spec (defaults are the
-// course's), the one-button course comparison, and CSV uploads. Errors are one line per field, and the
+// course's), filled from a job's spec to edit and run again, the one-button course comparison, and CSV
+// uploads. Errors are one line per field, and the
 // field is outlined; an empty box is an error, never a 0.
 
 import { api, ApiError } from "./api.js";
@@ -89,6 +90,38 @@ export function readSpec(withRate = true) {
     spec.decay.time_interval = p.number("time_interval", { integer: true });
   }
   return { spec, problems: p.items };
+}
+
+/** Fill the form with `spec` (a job's, as the API returns it) as one job, to edit and run again; false
+ * (and a line under the form) for inline data, which the form cannot hold. */
+export async function writeSpec(spec) {
+  const set = (name, v) => { form.elements[name].value = v === null || v === undefined ? "" : String(v); };
+  if (spec.dataset.X !== undefined) {
+    showProblems([{ path: "dataset", line: "dataset: inline data cannot be edited in the form (use the API)" }]);
+    return false;
+  }
+  form.elements.kind.value = "job";
+  set("source", spec.dataset.id ? "uploaded" : "builtin");
+  if (spec.dataset.id) await loadDatasets(spec.dataset.id);
+  else for (const [name, key] of [["dataset", "name"], ["n_samples", "n_samples"], ["noise", "noise"], ["data_seed", "seed"]]) set(name, spec.dataset[key]);
+  set("layers", spec.layers.join(", "));
+  const batch = spec.mini_batch_size;
+  set("batch_mode", batch === "full" ? "full" : batch === 1 ? "stochastic" : "mini");
+  if (batch !== "full" && batch !== 1) set("mini_batch_size", batch);
+  for (const name of ["epochs", "record_every", "seed", "init_seed", "validation_fraction"]) set(name, spec[name]);
+  set("optimizer", spec.optimizer.name);
+  for (const name of ["learning_rate", "beta", "beta1", "beta2", "epsilon", "weight_decay"]) {
+    if (spec.optimizer[name] !== undefined) set(name, spec.optimizer[name]);
+  }
+  if (spec.optimizer.epsilon_inside_sqrt !== undefined) set("epsilon_inside_sqrt", spec.optimizer.epsilon_inside_sqrt);
+  set("decay", spec.decay.name);
+  set("decay_rate", spec.decay.decay_rate);
+  set("time_interval", spec.decay.time_interval);
+  refreshVisibility();
+  showProblems([]);
+  form.closest(".compose").scrollTop = 0;
+  form.elements.layers.focus();
+  return true;
 }
 
 function sweep(p) {

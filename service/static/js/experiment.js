@@ -1,15 +1,18 @@
 // One experiment (#/experiments/{id}): the course's §5 figure and more. Every member's curve overlaid and
-// growing live over one SSE stream, the sortable comparison table (accuracy, final cost, roughness,
-// epochs to converge, seconds), the members' decision boundaries side by side, cancel buttons.
+// growing live over one SSE stream (or each as its difference from one member's), the sortable comparison
+// table (accuracy, final cost, roughness, epochs to converge, seconds), a sweep's final cost against its
+// swept hyperparameter, the members' decision boundaries side by side, cancel buttons.
 
 import { api, esc, authHeaders } from "./api.js";
 import { drawBoundary } from "./boundary.js";
 import { CurveChart, swatch } from "./chart.js";
 import { describe } from "./labels.js";
 import { follow } from "./sse.js";
+import { METRICS, SweepChart } from "./sweep.js";
 import { fmt, sortable, sortRows, syncRows } from "./table.js";
 
 const FINISHED = ["succeeded", "failed", "canceled"];
+const THUMBNAIL_GRID = 150; // grid points per axis of a member's boundary (the job's own page draws 300)
 const badge = (status) => `<span class="badge ${esc(status)}">${esc(status)}</span>`;
 
 export function experimentView(root, experimentId) {
@@ -20,6 +23,10 @@ export function experimentView(root, experimentId) {
       <button class="danger" id="x-cancel" hidden>Cancel all</button></div>
     <p class="notice" id="x-error"></p>
     <div class="card"><h2>Cost per epoch <span class="spacer"></span><span class="chart-tools">
+      <label title="each curve minus the chosen member's cost at the same epoch (the members share their seeds)">
+        difference from <select id="x-baseline"><option value="">none</option></select></label>
+      <label title="exponential moving average, raw curve behind">smoothing
+        <input type="range" id="x-smooth" min="0" max="0.99" step="0.01" value="0"><output id="x-smooth-value">0</output></label>
       <label><input type="checkbox" id="x-log"> log scale</label></span></h2>
       <div id="x-chart"></div><div class="legend" id="x-legend"></div></div>
     <div class="card"><h2>Comparison</h2><table id="x-table"><thead><tr>
@@ -29,10 +36,24 @@ export function experimentView(root, experimentId) {
       <th class="num" data-sort="seconds">seconds</th><th></th></tr></thead><tbody></tbody></table>
       <p class="hint">roughness: the curve's total variation over its net decrease (1.0 only goes down); epochs to
       converge: the first recorded epoch within 1 % of the final cost.</p></div>
+    <div class="card" id="x-sweep" hidden><h2><span data-title></span><span class="spacer"></span>
+      <span class="chart-tools"><label>show <select id="x-sweep-metric">${Object.entries(METRICS).map(([value, name]) =>
+        `<option value="${value}">${name}</option>`).join("")}</select></label></span></h2>
+      <div class="chart sweep-chart"></div><div class="legend"></div></div>
     <div class="card"><h2>Decision boundaries</h2><div class="boundaries" id="x-boundaries"></div></div>`;
   const chart = new CurveChart(root.querySelector("#x-chart"), { height: 360, empty: "waiting for the first cost points" });
+  const sweep = new SweepChart(root.querySelector("#x-sweep"));
   const order = { column: null, descending: false }; // the members' order until a column is clicked
   const drawn = new Set();
+  const near = new Set(); // members whose boundary is on screen or nearly: drawn only then (a sweep has many)
+  const watcher = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      near.add(entry.target.dataset.member);
+      watcher.unobserve(entry.target);
+    }
+    if (experiment) paintBoundaries();
+  }, { rootMargin: "300px" });
   let experiment = null;
   let index = new Map(); // job id → member index (its colour and dash)
   let loading = null;
@@ -51,6 +72,8 @@ export function experimentView(root, experimentId) {
     index = new Map(members.map((m, i) => [m.job_id, i]));
     const { same } = describe(members.map((m) => m.spec));
     chart.set(members.map((m, i) => ({ key: m.job_id, label: m.label, index: i })));
+    root.querySelector("#x-baseline").innerHTML = `<option value="">none</option>` + members.map((m) =>
+      `<option value="${esc(m.job_id)}">${esc(m.label)}</option>`).join("");
     root.querySelector("#x-legend").innerHTML = members.map((m, i) =>
       `<span data-legend="${esc(m.job_id)}"><span class="swatch" style="${swatch(i)}"></span>${esc(m.label)}</span>`).join("")
       + (same ? `<span class="same">${esc(same)}</span>` : "");
@@ -104,12 +127,13 @@ export function experimentView(root, experimentId) {
         figure.dataset.member = m.job_id;
         figure.innerHTML = `<figcaption><span><span class="swatch" style="${swatch(i)}"></span>${esc(m.label)}</span><span></span></figcaption><div class="wait"></div>`;
         box.append(figure);
+        watcher.observe(figure);
       }
       figure.querySelector("figcaption > span:last-child").textContent = m.result ? `accuracy ${fmt.acc(m.result.accuracy)}` : "";
       const wait = figure.querySelector(".wait");
-      if (m.status === "succeeded" && !drawn.has(m.job_id)) {
+      if (m.status === "succeeded" && !drawn.has(m.job_id) && near.has(m.job_id)) {
         drawn.add(m.job_id);
-        api(`/jobs/${m.job_id}/boundary`).then((boundary) => {
+        api(`/jobs/${m.job_id}/boundary?grid=${THUMBNAIL_GRID}`).then((boundary) => {
           const canvas = document.createElement("canvas");
           canvas.dataset.boundary = m.job_id;
           figure.querySelector(".wait")?.replaceWith(canvas);
@@ -133,6 +157,7 @@ export function experimentView(root, experimentId) {
         paintHead();
         if (first) paintChart();
         paintTable();
+        sweep.update(experiment.table);
         paintBoundaries();
         root.querySelector("#x-error").textContent = "";
       } catch (error) {
@@ -156,7 +181,19 @@ export function experimentView(root, experimentId) {
       event.target.textContent = location.href; // no clipboard (plain http): show it to copy by hand
     }
   });
+  root.querySelector("#x-sweep-metric").addEventListener("change", (event) => {
+    sweep.setMetric(event.target.value);
+    if (experiment) sweep.update(experiment.table);
+  });
   root.querySelector("#x-log").addEventListener("change", (event) => chart.setLog(event.target.checked));
+  root.querySelector("#x-smooth").addEventListener("input", (event) => {
+    root.querySelector("#x-smooth-value").textContent = event.target.value;
+    chart.setSmoothing(Number(event.target.value));
+  });
+  root.querySelector("#x-baseline").addEventListener("change", (event) => {
+    chart.setBaseline(event.target.value);
+    root.querySelector("#x-log").disabled = Boolean(event.target.value); // differences go below 0
+  });
   root.querySelector("#x-cancel").addEventListener("click", async (event) => {
     event.target.disabled = true;
     try { await api(`/experiments/${experimentId}`, { method: "DELETE" }); } catch (error) { showError(error); }
@@ -182,5 +219,5 @@ export function experimentView(root, experimentId) {
   load().then(() => {
     for (const data of pending.splice(0)) chart.add(data.job_id, [[data.epoch, data.cost]]);
   });
-  return () => { stream.close(); clearTimeout(soon); };
+  return () => { stream.close(); clearTimeout(soon); watcher.disconnect(); };
 }

@@ -1,9 +1,11 @@
 // One job (#/jobs/{id}): its curve growing live over SSE, its progress and status, a cancel button, its
-// spec and result, and its decision boundary once it has succeeded.
+// spec and result (and a button that puts the spec in the form, to edit and run again), and its decision
+// boundary once it has succeeded.
 
 import { api, esc, authHeaders } from "./api.js";
 import { drawBoundary } from "./boundary.js";
 import { CurveChart } from "./chart.js";
+import { writeSpec } from "./compose.js";
 import { flatten } from "./labels.js";
 import { follow } from "./sse.js";
 import { fmt } from "./table.js";
@@ -19,7 +21,9 @@ export function jobView(root, jobId) {
     <div class="two">
       <div><div class="card"><h2>Cost <span class="spacer"></span><span class="chart-tools">
         <label><input type="checkbox" id="j-log"> log scale</label></span></h2><div id="j-chart"></div></div>
-        <div class="card"><h2>Spec and result</h2><dl class="spec" id="j-spec"></dl></div></div>
+        <div class="card"><h2>Spec and result <span class="spacer"></span>
+          <button id="j-edit" type="button" title="put this spec in the form to change it and train again">Edit
+          as a new job</button></h2><dl class="spec" id="j-spec"></dl></div></div>
       <div class="card"><h2>Decision boundary</h2><div class="boundaries single" id="j-boundary"></div></div>
     </div>`;
   const chart = new CurveChart(root.querySelector("#j-chart"), { empty: "waiting for the first cost point" });
@@ -75,6 +79,7 @@ export function jobView(root, jobId) {
 
   root.querySelector("#j-boundary").innerHTML = `<div class="wait">drawn when the job has succeeded</div>`;
   root.querySelector("#j-log").addEventListener("change", (event) => chart.setLog(event.target.checked));
+  root.querySelector("#j-edit").addEventListener("click", () => job && writeSpec(job.spec));
   root.querySelector("#j-cancel").addEventListener("click", async (event) => {
     event.target.disabled = true;
     try { job = await api(`/jobs/${jobId}`, { method: "DELETE" }); paint(); } catch (error) {

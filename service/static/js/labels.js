@@ -8,6 +8,10 @@ const SHORT = {
   "dataset.name": "", "dataset.id": "data",
 };
 
+const LONG = { "optimizer.learning_rate": "learning rate α", "optimizer.beta": "β", "optimizer.beta1": "β1",
+  "optimizer.beta2": "β2", "optimizer.epsilon": "ε", "optimizer.weight_decay": "weight decay λ",
+  "decay.decay_rate": "decay rate" };
+
 /** The spec as dotted paths → values ({"optimizer.name": "adam", …}). */
 export function flatten(value, prefix = "", out = {}) {
   if (value && typeof value === "object" && !Array.isArray(value)) {
@@ -18,7 +22,13 @@ export function flatten(value, prefix = "", out = {}) {
   return out;
 }
 
-function part(path, value) {
+/** A readable name of a dotted spec path ("optimizer.learning_rate" → "learning rate α"). */
+export function paramName(path) {
+  return LONG[path] ?? path.split(".").pop().replaceAll("_", " ");
+}
+
+/** `path=value` as a label shows it ("lr=0.007"; the optimizer's name alone). */
+export function part(path, value) {
   const name = SHORT[path] ?? path.split(".").pop();
   const text = path === "dataset.id" ? String(value).slice(0, 8) : String(value);
   return name ? `${name}=${text}` : text;

@@ -1,6 +1,7 @@
 """The page at ``/`` as a user drives it: a job composed in the form growing live, cancelling, a bad
-value as one readable line, an experiment's decision boundaries, a shared URL, the overview's rows kept
-under the cursor; and (a seed run) the course's comparison with its table."""
+value as one readable line, an experiment's decision boundaries and its final cost by learning rate, a
+shared URL, the overview's rows kept under the cursor; and (a seed run) the course's comparison with its
+table."""
 
 from __future__ import annotations
 
@@ -133,6 +134,8 @@ def test_a_sweeps_decision_boundaries_appear_side_by_side(page: Page) -> None:
     page.click("#compose .tabs label:has([value=sweep])")
     fill(page, {"epochs": "300", "record_every": "10", "lr_from": "0.001", "lr_to": "0.1", "lr_n": "3"})
     expect(page.locator("#sweep-values")).to_have_text("α = 0.001, 0.01, 0.1")
+    box, viewport = page.locator("#submit").bounding_box(), page.viewport_size
+    assert box and viewport and box["y"] + box["height"] <= viewport["height"], "the button is in view"
     page.click("#submit")
     page.wait_for_url("**/#/experiments/*")
     expect(page.locator("#x-boundaries canvas")).to_have_count(3, timeout=60_000)
@@ -144,7 +147,29 @@ def test_a_sweeps_decision_boundaries_appear_side_by_side(page: Page) -> None:
     page.check("#x-log")
     expect(page.locator("#x-chart")).to_have_attribute("data-scale", "log")
     assert page.locator("#x-chart").get_attribute("data-series") == "3", "the curves are kept"
+    figure = page.locator("#x-sweep")
+    expect(figure).to_be_visible()
+    expect(figure.locator("[data-title]")).to_have_text("Final cost by learning rate α")
+    expect(figure.locator(".sweep-chart")).to_have_attribute("data-points", "3")
+    page.select_option("#x-sweep-metric", "accuracy")
+    expect(figure.locator("[data-title]")).to_have_text("Accuracy by learning rate α")
+    expect(figure.locator(".sweep-chart canvas")).to_have_count(1)
     shoot(page, "sweep-boundaries")
+    first = page.locator("#x-baseline option").nth(1)
+    assert first.inner_text() == "lr=0.001"
+    page.select_option("#x-baseline", first.get_attribute("value"))
+    chart = page.locator("#x-chart")
+    expect(chart).to_have_attribute("data-baseline", first.get_attribute("value") or "")
+    expect(chart).to_have_attribute("data-scale", "linear")  # differences go below 0: log is off
+    expect(page.locator("#x-log")).to_be_disabled()
+    page.eval_on_selector(
+        "#x-smooth", "el => { el.value = '0.9'; el.dispatchEvent(new Event('input', { bubbles: true })); }"
+    )
+    expect(chart).to_have_attribute("data-smoothing", "0.9")
+    expect(chart).to_have_attribute("data-drawn", "6")  # each curve smoothed, its raw curve behind
+    shoot(page, "sweep-difference")
+    page.select_option("#x-baseline", "")
+    expect(chart).to_have_attribute("data-scale", "log")
 
 
 def test_a_shared_url_opens_its_experiment(page: Page, client: httpx.Client) -> None:
@@ -221,6 +246,93 @@ def test_the_courses_comparison_from_one_button(page: Page) -> None:
     assert table == {"gd": "0.7967", "momentum": "0.7967", "adam": "0.9400"}, table
     page.wait_for_function("Number(document.querySelector('#x-chart').dataset.series) === 3")
     expect(page.locator("#x-boundaries canvas")).to_have_count(3, timeout=30_000)
+    expect(page.locator("#x-sweep")).to_be_hidden()  # no hyperparameter is swept: three optimizers
     shoot(page, "comparison")
     page.click("#x-table th[data-sort=accuracy]")
     assert rows.first.locator("td").nth(0).inner_text() == "adam", "sorted by accuracy, best first"
+
+
+def test_a_grid_of_optimizers_and_rates_is_one_line_per_optimizer(page: Page) -> None:
+    """``js/sweep.js`` on the table of a grid of 2 optimizers × 3 learning rates: x is the learning rate,
+    one line per optimizer, points in order of x, unfinished models left out; three optimizers at one
+    learning rate sweep nothing. And ``js/chart.js``'s smoothing, debiased as TensorBoard's."""
+    rows = [
+        {"params": {"optimizer.name": name, "optimizer.learning_rate": lr}, "final_cost": cost}
+        for name, lr, cost in [
+            ("adam", 0.1, 0.3), ("adam", 0.001, 0.5), ("adam", 0.01, None),
+            ("gd", 0.01, 0.6), ("gd", 0.001, 0.7), ("gd", 0.1, 0.4),
+        ]
+    ]  # fmt: skip
+    course = [{"params": {"optimizer.name": name}, "final_cost": 0.1} for name in ("gd", "momentum", "adam")]
+    page.goto("/")
+    found = page.evaluate(
+        """async ([rows, course]) => {
+            const { sweptParameter, sweepLines } = await import("/assets/js/sweep.js");
+            const x = sweptParameter(rows);
+            const { smooth } = await import("/assets/js/chart.js");
+            return {
+                x, lines: sweepLines(rows, x, "final_cost"), course: sweptParameter(course),
+                constant: smooth([1, null, 1, 1], 0.6), ramp: smooth([0, 1], 0.5),
+            };
+        }""",
+        [rows, course],
+    )
+    assert found["x"] == "optimizer.learning_rate"
+    assert found["lines"] == [
+        {"label": "adam", "points": [[0.001, 0.5], [0.1, 0.3]]},
+        {"label": "gd", "points": [[0.001, 0.7], [0.01, 0.6], [0.1, 0.4]]},
+    ]
+    assert found["course"] is None
+    assert found["constant"] == [1, None, 1, 1], "debiased: a constant curve stays where it is"
+    assert found["ramp"] == [0, pytest.approx(0.5 / 0.75)]
+
+
+def test_a_jobs_spec_goes_back_in_the_form_to_train_again(page: Page, client: httpx.Client) -> None:
+    """ "Edit as a new job" puts every field of a job's spec in the form (whatever the form held before):
+    submitted unchanged, it makes a job of the same spec."""
+    spec = {
+        "dataset": {"name": "circles", "n_samples": 300, "noise": 0.1, "seed": 4},
+        "layers": [4, 3],
+        "mini_batch_size": "full",
+        "epochs": 30,
+        "record_every": 5,
+        "seed": 2,
+        "init_seed": 7,
+        "validation_fraction": 0.2,
+        "optimizer": {"name": "nesterov", "learning_rate": 0.05, "beta": 0.85},
+        "decay": {"name": "inverse_time", "decay_rate": 0.5, "time_interval": 10},
+    }
+    first = client.post("/jobs", json=spec).json()
+    page.goto(f"/#/jobs/{first['id']}")
+    page.click("#compose .tabs label:has([value=sweep])")
+    fill(page, {"epochs": "5", "layers": "9"})
+    page.click("#j-edit")
+    expect(page.locator("#compose [name=kind]:checked")).to_have_value("job")
+    expect(page.locator("#compose [name=layers]")).to_have_value("4, 3")
+    page.click("#submit")
+    page.wait_for_function(f"location.hash.startsWith('#/jobs/') && !location.hash.endsWith('{first['id']}')")
+    second = client.get(f"/jobs/{page.url.rsplit('/', 1)[1]}").json()
+    assert second["spec"] == first["spec"]
+
+
+def test_a_big_sweeps_boundaries_load_as_they_come_into_view(page: Page, client: httpx.Client) -> None:
+    """Each member's boundary is fetched (as a thumbnail grid) only once it is on screen or nearly: a
+    32-member sweep (8 rows of boundaries) does not fetch 32 boundaries up front."""
+    rates = [round(0.001 * 1.2**i, 6) for i in range(32)]
+    body = {"base": {"epochs": 20, "record_every": 5}, "grid": {"optimizer.learning_rate": rates}}
+    experiment = client.post("/experiments", json=body).json()
+    asked: list[str] = []
+    done: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/boundary" in r.url else None)
+    page.on("requestfinished", lambda r: done.append(r.url) if "/boundary" in r.url else None)
+    page.goto(f"/#/experiments/{experiment['id']}")
+    expect(page.locator("#x-status .badge")).to_have_text("succeeded", timeout=120_000)
+    canvases = page.locator("#x-boundaries canvas")
+    page.locator("#x-boundaries figure").first.scroll_into_view_if_needed()
+    expect(canvases.first).to_be_visible(timeout=30_000)
+    wait_for(lambda: len(done) == canvases.count(), 30, "the boundaries fetched to be drawn")
+    assert 0 < canvases.count() < 32 and len(asked) < 32, (canvases.count(), len(asked))
+    assert all("grid=150" in url for url in asked)
+    page.locator("#x-boundaries figure").last.scroll_into_view_if_needed()
+    expect(canvases).to_have_count(32, timeout=30_000)
+    assert len(asked) == 32, "each boundary fetched once"
