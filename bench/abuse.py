@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import platform
 import random
+import ssl
 import sys
 import threading
 import time
@@ -163,13 +165,22 @@ async def hostile_client(
 
 
 async def run_normal(url: str, args: argparse.Namespace) -> Normal:
+    """The normal clients, each with a client (and a connection) of its own: one shared client's pool
+    looks at every connection for every request, which on 50 connections took most of this process's CPU
+    and delayed the answers it times."""
     stats = Normal()
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     headers = {"Authorization": f"Bearer {NORMAL_KEY}"}
-    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits, headers=headers) as client:
+    tls = ssl.create_default_context()  # unused (plain HTTP), but each client would load the CAs again
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, timeout=10, headers=headers, verify=tls)
+            )
+            for _ in range(args.normal)
+        ]
         end = time.monotonic() + args.seconds
         await asyncio.gather(
-            *(normal_client(client, stats, end, args.poll_interval, i) for i in range(args.normal))
+            *(normal_client(client, stats, end, args.poll_interval, i) for i, client in enumerate(clients))
         )
     return stats
 
@@ -213,27 +224,41 @@ class Sampler:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
-    def sample(self) -> dict[str, int]:
-        rss: Counter = Counter()
+    def processes(self) -> list[tuple[psutil.Process, str]]:
+        """The API's, its parsers' and Redis's processes, each with its kind (a scan of every process:
+        done once a second, not every sample, so that the scan does not slow the normal clients)."""
+        found = []
         for process in self.root.children(recursive=True):
             try:
                 command = " ".join(process.cmdline())
-                kind = (
-                    "redis" if "redis-server" in command
-                    else "parsers" if "core.uploads" in command
-                    else "api" if "uvicorn" in command
-                    else None
-                )  # fmt: skip
-                if kind:
-                    rss[kind] += process.memory_info().rss
+            except psutil.Error:
+                continue
+            kind = (
+                "redis" if "redis-server" in command
+                else "parsers" if "core.uploads" in command
+                else "api" if "uvicorn" in command
+                else None
+            )  # fmt: skip
+            if kind:
+                found.append((process, kind))
+        return found
+
+    def sample(self, processes: list[tuple[psutil.Process, str]]) -> dict[str, int]:
+        rss: Counter = Counter()
+        for process, kind in processes:
+            try:
+                rss[kind] += process.memory_info().rss
             except psutil.Error:
                 continue
         rss["used_memory"] = int(self.redis.info("memory")["used_memory"])
         return rss
 
     def run(self) -> None:
+        processes, scanned = [], 0.0
         while not self.stop.wait(0.1):
-            for kind, value in self.sample().items():
+            if time.monotonic() - scanned >= 1.0:
+                processes, scanned = self.processes(), time.monotonic()
+            for kind, value in self.sample(processes).items():
                 self.peaks[kind] = max(self.peaks[kind], value)
 
     def __enter__(self) -> Sampler:

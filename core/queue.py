@@ -18,7 +18,8 @@ that many would be over the caps on a run's estimated memory and time (:func:`st
 
 :meth:`JobQueue.submit` writes the record and its RQ job in one MULTI/EXEC, as :meth:`JobQueue.hand_back`
 does the status change and the new RQ job: Redis applies each pair whole or not at all, so no job is ever
-queued with nothing to run it.
+queued with nothing to run it. A submission's MULTI is applied only while the owner's cap of active jobs
+and the queue's cap hold (:meth:`JobQueue.admitted`, WATCH on what they count).
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from redis import Redis
+from redis import Redis, WatchError
 from redis.client import Pipeline
 from rq import Callback, Queue, Retry
 from rq.exceptions import AbandonedJobError, InvalidJobOperation, NoSuchJobError
@@ -40,10 +41,11 @@ from rq.worker_registration import get_keys
 
 from core.config import Settings, get_settings
 from core.data import data_shape
+from core.errors import QueueFull, SubmissionsBusy, TooManyActiveJobs
 from core.experiments.members import Member
 from core.spec import TrainingSpec
 from core.spec.caps import run_fits
-from core.statuses import FAILED, QUEUED, RUNNING
+from core.statuses import FAILED, FINISHED, QUEUED, RUNNING
 from core.store import ExperimentRecord, JobRecord, JobStore, MemberRef
 from trainer import estimate_stack
 from trainer.stacking import StackKey, stack_key
@@ -51,8 +53,11 @@ from trainer.stacking import StackKey, stack_key
 RUN_JOB = "worker.tasks.run_job"
 RUN_STACK = "worker.stacks.run_stack"
 ON_FAILURE = "core.queue.on_failure"
+ADMIT_ATTEMPTS = 50
+"""Times :meth:`JobQueue.admitted` checks and writes before it gives up on a busy owner or queue."""
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def stack_groups(
@@ -122,12 +127,15 @@ class JobQueue:
         self.store, self.queue, self.settings = store, queue, settings
 
     def submit(self, spec: TrainingSpec, owner: str) -> JobRecord:
-        """Store a new ``queued`` job and its RQ job (the job's own id) together."""
-        with self.store.redis.pipeline() as pipe:
-            pipe.multi()
+        """Store a new ``queued`` job and its RQ job (the job's own id) together, within the caps
+        (:meth:`admitted`)."""
+
+        def write(pipe: Pipeline) -> JobRecord:
             record = self.store.create_job(spec, owner=owner, pipe=pipe)
             self._enqueue(RUN_JOB, record.id, record.id, pipe, at_front=False, attempts_used=0)
-            pipe.execute()
+            return record
+
+        record = self.admitted(owner, 1, write)
         log.info("job %s: queued", record.id, extra={"job_id": record.id})
         return record
 
@@ -135,7 +143,8 @@ class JobQueue:
         self, name: str, request: dict[str, Any], members: Sequence[Member], owner: str
     ) -> tuple[ExperimentRecord, list[JobRecord]]:
         """Store the experiment, its member jobs (``queued``) and their stacks, each stack with its RQ job,
-        in one MULTI; the records in member order."""
+        in one MULTI within the caps (:meth:`admitted`, every member counted); the records in member
+        order."""
         job_ids = [uuid.uuid4().hex for _ in members]
         refs = [MemberRef(job_id, m.label, m.params) for job_id, m in zip(job_ids, members, strict=True)]
         stacks = [
@@ -145,8 +154,8 @@ class JobQueue:
             )
         ]
         stack_of = {member: stack_id for stack_id, group in stacks for member in group}
-        with self.store.redis.pipeline() as pipe:
-            pipe.multi()
+
+        def write(pipe: Pipeline) -> tuple[ExperimentRecord, list[JobRecord]]:
             experiment = self.store.create_experiment(name, request, refs, owner, pipe)
             records = [
                 self.store.create_job(
@@ -164,8 +173,39 @@ class JobQueue:
             for stack_id, group in stacks:
                 self.store.create_stack(stack_id, experiment.id, [job_ids[i] for i in group], pipe)
                 self._enqueue(RUN_STACK, stack_id, stack_id, pipe, at_front=False, attempts_used=0)
-            pipe.execute()
-        return experiment, records
+            return experiment, records
+
+        return self.admitted(owner, len(members), write)
+
+    def admitted(self, owner: str, adding: int, write: Callable[[Pipeline], T]) -> T:
+        """``write(pipe)`` in one MULTI that Redis applies only if, when it does, the owner's jobs queued
+        or running plus ``adding`` are at most ``max_active_jobs_per_owner`` and the queue's waiting RQ
+        jobs plus ``adding`` at most ``max_queued_jobs``; ``write``'s return value.
+
+        Check and write are one optimistic transaction: the owner's queued and running indexes and the
+        queue's list are WATCHed while they are counted, so a submission, a start or a dequeue that
+        changes them in between makes EXEC fail, and the check runs again (``ADMIT_ATTEMPTS`` times at
+        most: then :class:`core.errors.SubmissionsBusy`). Concurrent submitters never pass a cap together.
+        Raises :class:`core.errors.TooManyActiveJobs` or :class:`core.errors.QueueFull` over a cap.
+        """
+        settings, keys = self.settings, self.store.keys
+        watched = [keys.owner_jobs(owner, QUEUED), keys.owner_jobs(owner, RUNNING), self.queue.key]
+        for _ in range(ADMIT_ATTEMPTS):
+            with self.store.redis.pipeline() as pipe:
+                try:
+                    pipe.watch(*watched)
+                    active = int(pipe.zcard(watched[0])) + int(pipe.zcard(watched[1]))
+                    if active + adding > settings.max_active_jobs_per_owner:
+                        raise TooManyActiveJobs(active, adding, settings.max_active_jobs_per_owner)
+                    if int(pipe.llen(self.queue.key)) + adding > settings.max_queued_jobs:
+                        raise QueueFull(settings.max_queued_jobs)
+                    pipe.multi()
+                    result = write(pipe)
+                    pipe.execute()
+                    return result
+                except WatchError:
+                    continue
+        raise SubmissionsBusy(ADMIT_ATTEMPTS)
 
     def hand_back_stack(self, stack_id: str, run: str, members: Sequence[str]) -> None:
         """Every running member of the stack → queued, and a new RQ job for the stack at the front of the
@@ -195,18 +235,25 @@ class JobQueue:
 
     def withdraw(self, job_id: str) -> None:
         """Take a canceled job's pending RQ job off the queue, so no worker picks it up; a stack's RQ job
-        stays while another of its members waits (the stack trains the members still queued)."""
+        stays while another of its members waits (the stack trains the members still queued).
+
+        A stack whose members all ended this way never runs, so it does here what the worker does at a
+        stack's end: the stack's keys get the result TTL, and so does the experiment once all its members
+        ended (``expire_if_finished``)."""
         record = self.store.get_job(job_id)
-        if record is not None and record.stack:
-            stack = self.store.get_stack(record.stack)
-            members = [] if stack is None else [self.store.get_job(member) for member in stack.members]
-            if any(m is not None and m.status == QUEUED for m in members):
-                return
+        stack = self.store.get_stack(record.stack) if record is not None and record.stack else None
+        statuses = [] if stack is None else self.store.statuses(stack.members)
+        if QUEUED in statuses:
+            return
         rq_job = self.store.redis.hget(self.store.keys.job(job_id), "rq_job")
         rq_job_id = rq_job.decode() if rq_job else job_id
         with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
             Job.fetch(rq_job_id, connection=self.queue.connection, serializer=self.queue.serializer).cancel()
         self.queue.remove(rq_job_id)
+        if stack is not None and all(status is None or status in FINISHED for status in statuses):
+            self.store.expire_stack(stack.id)
+        if record is not None and record.experiment_id:
+            self.store.expire_if_finished(record.experiment_id)
 
     def _enqueue(
         self, function: str, argument: str, rq_job: str, pipe: Pipeline, *, at_front: bool, attempts_used: int

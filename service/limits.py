@@ -17,21 +17,24 @@ and ``settings.max_body_bytes`` on every other request.
 
 Submissions (:func:`check_submission`, before a job is stored): at most
 ``settings.rate_limit_jobs_per_minute`` per owner in each fixed minute (a Redis counter, one atomic
-INCR + EXPIRE), else a 429 whose ``Retry-After`` is the rest of the minute; at most
-``settings.max_active_jobs_per_owner`` of the owner's jobs queued or running, an experiment's members
-counted one by one, else a 429; and none while
-``settings.max_queued_jobs`` wait on the queue, a 503 with ``Retry-After``. The depth check is not atomic
-with the enqueue: concurrent submitters can pass it together, so the cap may be exceeded by as many (the
-same holds for the owner's cap, by as many requests as the owner sends at once).
+INCR + EXPIRE), else a 429 whose ``Retry-After`` is the rest of the minute. The caps on the owner's jobs
+queued or running (``settings.max_active_jobs_per_owner``, an experiment's members counted one by one) and
+on the queue's depth (``settings.max_queued_jobs``) are checked by ``JobQueue.admitted`` in the same
+transaction that stores the job, so concurrent submitters never pass them together; :func:`within_caps`
+turns its refusals into a 429 and a 503 with ``Retry-After``.
 Uploads (:func:`check_upload`) have their own counter, ``settings.rate_limit_uploads_per_minute``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.config import Settings
+from core.errors import QueueFull, SubmissionsBusy, TooManyActiveJobs
 from core.queue import JobQueue
 from core.store import JobStore, QuotaExceeded
 from service.errors import PayloadTooLarge, TooManyRequests, Unavailable, error_response
@@ -127,11 +130,9 @@ class BodyLimitMiddleware:
         )
 
 
-def check_submission(jobs: JobQueue, owner: str, adding: int = 1) -> None:
-    """Count a submission of ``adding`` jobs (an experiment's members); 429 over the owner's rate of
-    submissions, 503 when they would take the queue over its cap."""
-    settings = jobs.settings
-    limit = settings.rate_limit_jobs_per_minute
+def check_submission(jobs: JobQueue, owner: str) -> None:
+    """Count a submission against the owner's rate of submissions; 429 over it."""
+    limit = jobs.settings.rate_limit_jobs_per_minute
     if limit:
         count, retry_after = jobs.store.count_submission(owner)
         if count > limit:
@@ -139,19 +140,18 @@ def check_submission(jobs: JobQueue, owner: str, adding: int = 1) -> None:
                 f"over the rate limit of {limit} job submissions per minute; retry in {retry_after} s",
                 retry_after,
             )
-    active = jobs.store.count_active(owner)
-    if active + adding > settings.max_active_jobs_per_owner:
-        raise TooManyRequests(
-            f"{active} of your jobs are queued or running and this submission adds {adding}: over the cap "
-            f"of {settings.max_active_jobs_per_owner} per owner (max_active_jobs_per_owner); wait for some "
-            "to finish, or cancel some",
-            ACTIVE_RETRY_AFTER,
-        )
-    if jobs.queue.count + adding > settings.max_queued_jobs:
-        raise Unavailable(
-            f"the queue is full ({settings.max_queued_jobs} jobs waiting, the cap); retry later",
-            QUEUE_FULL_RETRY_AFTER,
-        )
+
+
+@contextmanager
+def within_caps() -> Iterator[None]:
+    """Around ``JobQueue.submit``/``submit_experiment``: its refusals as HTTP errors, a 429 over the owner's
+    cap of active jobs, a 503 with ``Retry-After`` when the queue is full or too busy to admit it."""
+    try:
+        yield
+    except TooManyActiveJobs as exc:
+        raise TooManyRequests(str(exc), ACTIVE_RETRY_AFTER) from None
+    except (QueueFull, SubmissionsBusy) as exc:
+        raise Unavailable(str(exc), QUEUE_FULL_RETRY_AFTER) from None
 
 
 def check_upload(store: JobStore, settings: Settings, owner: str) -> None:

@@ -32,7 +32,7 @@ from service.experiment_schemas import (
     summary_of,
 )
 from service.idempotency import Claim, IdempotencyKeyHeader, fingerprint
-from service.limits import check_submission
+from service.limits import check_submission, within_caps
 from service.openapi import RETRY_AFTER
 from service.routes.plots import IMAGES
 from service.schemas import MAX_EPOCH, MAX_OFFSET, CostPoint, ErrorBody, Progress
@@ -155,8 +155,9 @@ def _check_members(members: list[Member], store: JobStore, settings, owner: str)
 
 
 def _submit(jobs: JobQueue, body: ExperimentCreate, members: list[Member], owner: str) -> ExperimentRecord:
-    check_submission(jobs, owner, adding=len(members))
-    record, _ = jobs.submit_experiment(body.name, body.model_dump(mode="json"), members, owner)
+    check_submission(jobs, owner)
+    with within_caps():
+        record, _ = jobs.submit_experiment(body.name, body.model_dump(mode="json"), members, owner)
     return record
 
 

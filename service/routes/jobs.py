@@ -22,7 +22,7 @@ from service.bodies import MEDIA_TYPE, costs_body, job_body, list_body
 from service.deps import JobsDep, OwnerDep, ReadsDep, SettingsDep, StoreDep
 from service.errors import Conflict, NotFound
 from service.idempotency import Claim, IdempotencyKeyHeader, fingerprint
-from service.limits import check_submission
+from service.limits import check_submission, within_caps
 from service.openapi import RETRY_AFTER
 from service.schemas import (
     MAX_CHART_POINTS,
@@ -118,9 +118,10 @@ def create_job(
 
 
 def _submit(spec: TrainingSpec, jobs: JobQueue, owner: str) -> JobRecord:
-    """Check the owner's rate and the queue's depth, then store and enqueue the job."""
+    """Check the owner's rate, then store and enqueue the job within the caps on active and queued jobs."""
     check_submission(jobs, owner)
-    return jobs.submit(spec, owner)
+    with within_caps():
+        return jobs.submit(spec, owner)
 
 
 @router.get("", response_model=JobList, summary="List jobs, newest first")

@@ -101,6 +101,28 @@ def test_get_list_costs_plot_and_cancel(client: TestClient, store: JobStore) -> 
     assert statuses == {"gd": ("running", True), "momentum": ("canceled", True), "adam": ("canceled", True)}
 
 
+def test_an_experiment_canceled_while_queued_expires(
+    client: TestClient, store: JobStore, settings: Settings
+) -> None:
+    grid = {"mini_batch_size": [64, "full"], "optimizer.name": ["gd", "adam"]}
+    created = client.post("/experiments", json={"base": {"epochs": 5}, "grid": grid}).json()
+    members = [m["job_id"] for m in created["members"]]
+    stacks = {store.get_job(job_id).stack for job_id in members}
+    experiment_key, stack_keys = store.keys.experiment(created["id"]), [store.keys.stack(s) for s in stacks]
+    assert len(stack_keys) == 2
+
+    by_stack = sorted(members, key=lambda job_id: store.get_job(job_id).stack or "")
+    for job_id in by_stack[:3]:  # one stack wholly canceled, one member of the other still queued
+        assert client.delete(f"/jobs/{job_id}").json()["status"] == "canceled"
+    ttls = [store.redis.ttl(key) for key in stack_keys]
+    assert sorted(ttls)[0] == -1 and 0 < sorted(ttls)[1] <= settings.result_ttl_seconds
+    assert store.redis.ttl(experiment_key) == -1, "a member still waits: the experiment stays"
+
+    assert client.delete(f"/experiments/{created['id']}").status_code == 200
+    assert all(0 < store.redis.ttl(key) <= settings.result_ttl_seconds for key in stack_keys)
+    assert 0 < store.redis.ttl(experiment_key) <= settings.result_ttl_seconds
+
+
 def test_experiments_are_their_owners(settings: Settings, redis_client) -> None:
     keyed = settings.model_copy(
         update={"api_keys": Settings(_env_file=None, API_KEYS="alice-key,bob-key").api_keys}

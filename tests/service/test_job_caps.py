@@ -1,15 +1,18 @@
 """Jobs refused by their estimated memory and time before they are queued, experiments split into stacks
-that fit, and the per-owner cap on jobs queued or running."""
+that fit, and the per-owner cap on jobs queued or running, held against concurrent submissions too."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
 
 from core.config import Settings
+from core.queue import rq_queue
 from core.spec import TrainingSpec
 from core.store import JobStore
 from service.main import create_app
@@ -136,3 +139,39 @@ def test_an_owner_over_the_cap_of_jobs_queued_or_running_gets_a_429(capped_clien
     assert capped_client.post("/experiments", json={}, headers=alice).status_code == 429  # 2 + 3 members
     assert capped_client.post("/jobs", json={}, headers=alice).status_code == 202
     assert capped_client.get("/jobs", headers=alice).json()["total"] == 4
+
+
+def fire_together(client: TestClient, requests: list[tuple[str, dict, dict[str, str]]]) -> list[int]:
+    """POST every (path, body, headers) from a thread of its own, all released at once; the statuses."""
+    barrier = threading.Barrier(len(requests))
+
+    def post(request: tuple[str, dict, dict[str, str]]) -> int:
+        path, body, headers = request
+        barrier.wait(timeout=30)
+        return client.post(path, json=body, headers=headers).status_code
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        return list(pool.map(post, requests))
+
+
+def test_concurrent_submissions_never_pass_the_owner_cap_or_the_queue_cap(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    keys = Settings(_env_file=None, API_KEYS=f"{KEY_A},{KEY_B}").api_keys
+    update = {"max_active_jobs_per_owner": 5, "api_keys": keys, "rate_limit_jobs_per_minute": 0}
+    alice, bob = bearer(KEY_A), bearer(KEY_B)
+    for client in app_client(settings.model_copy(update=update)):
+        jobs = [("/jobs", {}, alice)] * 12
+        experiments = [("/experiments", {}, alice)] * 4  # 3 members each
+        statuses = fire_together(client, jobs + experiments)
+        assert set(statuses) == {202, 429}, statuses
+        accepted = statuses[:12].count(202) + 3 * statuses[12:].count(202)
+        active = client.get("/jobs", headers=alice, params={"status": "queued"}).json()["total"]
+        assert active == accepted and 3 <= active <= 5, statuses
+    queue_key = rq_queue(redis_client, settings).key
+    depth = redis_client.llen(queue_key)
+    update = {**update, "max_active_jobs_per_owner": 100, "max_queued_jobs": depth + 3}
+    for client in app_client(settings.model_copy(update=update)):
+        statuses = fire_together(client, [("/jobs", {}, bob)] * 16)
+        assert sorted(statuses) == [202] * 3 + [503] * 13, statuses
+    assert redis_client.llen(queue_key) == depth + 3
