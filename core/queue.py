@@ -66,7 +66,8 @@ def stack_groups(
     """Member indexes grouped into stacks: members on the same data with the same ``trainer.stack_key``
     (layers, mini-batches, epochs, recording, shuffle seed, validation split), in member order, at most
     ``max_stack`` to a stack, and each stack as long as ``fits`` it (the longest prefix of the rest that
-    does, found by bisection: a stack's size grows with its members; a member alone always gets one)."""
+    does, found by bisection after trying the longest: a stack's size grows with its members; a member
+    alone always gets one)."""
     groups: dict[tuple[str, StackKey], list[int]] = {}
     for index, member in enumerate(members):
         key = (member.spec.dataset.model_dump_json(), stack_key(member.spec.to_train_config()))
@@ -75,6 +76,10 @@ def stack_groups(
     for group in groups.values():
         while group:
             low, high = 1, min(max_stack, len(group))  # low: a length that is taken whatever fits says
+            if fits is None or fits([members[i] for i in group[:high]]):
+                low = high  # the common case, in one estimate: the longest stack allowed fits
+            else:
+                high -= 1
             while low < high:
                 middle = (low + high + 1) // 2
                 if fits is None or fits([members[i] for i in group[:middle]]):

@@ -11,10 +11,12 @@ solo job (``worker.tasks``):
    (``worker.timeouts.stack_time_limit``). A stack checkpoint (every member's state) resumes it.
 3. While it trains, one :class:`worker.watch.Watch` stops a member on its cancel, or when another run owns
    it; one :class:`worker.reporter.RunReporter` streams every member's points and progress.
-4. Each member's end is written as it ends (``on_done``), by the reporter's writer thread right after the
-   member's last points: ``succeeded``, ``canceled``, ``failed`` ("diverged at epoch N", "timed out after
-   N s"); the others go on. When the worker shuts down, the
-   members still going are handed back with the stack (``JobQueue.hand_back_stack``).
+4. A member that stops early has its end written as it ends (``on_done``), by the reporter's writer
+   thread right after the member's last points: ``canceled``, ``failed`` ("diverged at epoch N", "timed
+   out after N s"); the others go on. The members that succeed all end together, at the last epoch: once
+   the reporter has written every point, their models and ends are written together, in a few round trips
+   whatever their number (``JobStore.succeed_all``, ``worker.tasks.report_ends``). When the worker shuts
+   down, the members still going are handed back with the stack (``JobQueue.hand_back_stack``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from trainer import MemberResult, StackCheckpoint, StackedTraining
 from trainer.errors import CheckpointError, ConfigError, DataError
 from worker.context import worker_shutdown
 from worker.reporter import RunReporter, write_until_done
-from worker.tasks import finish, process_jobs, report_end, result_of
+from worker.tasks import finish, process_jobs, report_end, report_ends, result_of
 from worker.timeouts import stack_time_limit
 from worker.watch import Watch
 
@@ -59,7 +61,7 @@ def execute_stack(jobs: JobQueue, stack_id: str, settings: Settings, shutdown: t
     run_id = uuid.uuid4().hex
     rq_job = get_current_job()
     rq_job_id = stack_id if rq_job is None else rq_job.id
-    mine = [job_id for job_id in stack.members if store.start_run(job_id, run_id, rq_job=rq_job_id)]
+    mine = store.start_runs(stack.members, run_id, rq_job=rq_job_id)
     if not mine:
         return "skipped: no member was queued"
     log.info("stack %s: running %d members (run %s): %s", stack_id, len(mine), run_id, ", ".join(mine))
@@ -105,12 +107,11 @@ def _prepare(
 ) -> tuple[StackedTraining, float, float]:
     """The stack's training on its members' data, resumed from its checkpoint if one fits; its time limit;
     and the training seconds already spent on it."""
-    specs = [store.get_spec(job_id) for job_id in stack.members]
+    specs = store.get_specs(stack.members)
     X, Y = training_data(store, specs[0])
     configs = [spec.to_train_config() for spec in specs]
     limit = stack_time_limit(configs, X.shape[0], X.shape[1], settings)
-    for job_id in mine:
-        store.set_time_limit(job_id, limit)
+    store.set_time_limits(mine, limit)
     data = store.load_stack_checkpoint(stack.id)
     if data is not None:
         try:
@@ -119,11 +120,9 @@ def _prepare(
             log.warning("stack %s: checkpoint ignored (%s); starting over", stack.id, exc)
         else:
             log.warning("stack %s: resuming from its checkpoint at epoch %d", stack.id, training.epoch)
-            for job_id in mine:
-                store.drop_costs_after(job_id, training.epoch)
+            store.drop_costs_after_each(mine, training.epoch)
             return training, limit, store.stack_run_seconds(stack.id)
-    for job_id in mine:
-        store.drop_costs_after(job_id, 0)
+    store.drop_costs_after_each(mine, 0)
     return StackedTraining(X, Y, configs), limit, 0.0
 
 
@@ -142,10 +141,12 @@ class _Ends:
         self.jobs, self.stack, self.run_id, self.reporter, self.limit = jobs, stack, run_id, reporter, limit
         self.mine = set(mine)
         self.outcomes: dict[str, str] = {}
+        self.succeeded: dict[str, MemberResult] = {}  # written together by close()
 
     def member_done(self, member: int, result: MemberResult) -> None:
         """Member ``member`` ended: have its end written after its last points (unless it goes back with
-        the stack, or is not ours); the writing is the reporter's thread's, so the others train on."""
+        the stack, or is not ours); the writing is the reporter's thread's, so the others train on. A
+        member that succeeded (the stack's last epoch: the computation is ending) waits for close()."""
         job_id = self.stack.members[member]
         if job_id not in self.mine:
             return
@@ -164,24 +165,30 @@ class _Ends:
         elif reason == "timed out":
             write, outcome = partial(end, store.fail, f"timed out after {self.limit:g} s"), "failed"
         else:
-            write, outcome = partial(self._succeed, job_id, result), "succeeded"
+            self.outcomes[job_id], self.succeeded[job_id] = "succeeded", result
+            return
         self.outcomes[job_id] = outcome
         self.reporter.after_points(write)
         self.reporter.after_points(partial(report_end, store, job_id, outcome))
 
-    def _succeed(self, job_id: str, result: MemberResult) -> None:
+    def _write_succeeded(self) -> None:
+        """The members that succeeded: their models and ends (only while this run owns each), after every
+        point (the reporter is closed)."""
         store = self.jobs.store
-        finish(job_id, self.run_id, store.succeed, result_of(store, job_id, result), result.parameters)
+        ends = {job_id: (result_of(store, job_id, r), r.parameters) for job_id, r in self.succeeded.items()}
+        write_until_done(partial(store.succeed_all, ends, self.run_id))
+        report_ends(store, list(ends), "succeeded")
 
     def close(self) -> str:
         """After the computation: wait for every write, hand back the members stopped by a shutdown; the
         stack's outcome."""
         self.reporter.close()
+        if self.succeeded:
+            self._write_succeeded()
         back = [job_id for job_id, outcome in self.outcomes.items() if outcome == "shutdown"]
         if back:
             write_until_done(partial(self.jobs.hand_back_stack, self.stack.id, self.run_id, back))
-            for job_id in back:
-                report_end(self.jobs.store, job_id, "handed back")
+            report_ends(self.jobs.store, back, "handed back")
             log.info("stack %s: %d members handed back (the worker is stopping)", self.stack.id, len(back))
             return "handed back"
         if all(outcome != "superseded" for outcome in self.outcomes.values()):

@@ -31,7 +31,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
 
 import redis
@@ -76,28 +76,38 @@ def run_job(job_id: str) -> str:
 def report_end(store: JobStore, job_id: str, ended: str) -> None:
     """One log line saying how the run ended (with the job's result, error or epoch), and one more run of
     that outcome in the metrics' counters; a Redis outage costs only the details."""
+    report_ends(store, [job_id], ended)
+
+
+def report_ends(store: JobStore, job_ids: Sequence[str], ended: str) -> None:
+    """:func:`report_end` for several jobs that ended the same way (a stack's members), in two round
+    trips."""
     outcome = ended.partition(":")[0]
     try:
-        store.count_run(outcome)
-        record = store.get_job(job_id)
+        store.count_run(outcome, runs=len(job_ids))
+        records = store.get_jobs(job_ids)
     except redis.RedisError as exc:
-        log.warning("job %s: %s (Redis unreachable, not counted: %s)", job_id, ended, exc)
+        for job_id in job_ids:
+            log.warning("job %s: %s (Redis unreachable, not counted: %s)", job_id, ended, exc)
         return
-    epoch = record.epoch if record else 0
-    if outcome == "succeeded" and record and record.result:
-        result = record.result
-        log.info(
-            "job %s: succeeded: accuracy %.4f after %d epochs in %.2f s",
-            job_id, result["accuracy"], result["epochs_completed"], result["seconds"],
-        )  # fmt: skip
-    elif outcome == "failed":
-        log.warning("job %s: failed: %s", job_id, record.error if record else "unknown")
-    elif outcome == "canceled":
-        log.info("job %s: canceled at epoch %d", job_id, epoch)
-    elif outcome == "handed back":
-        log.info("job %s: handed back at epoch %d (the worker is stopping); it resumes later", job_id, epoch)
-    else:
-        log.info("job %s: %s", job_id, ended)
+    for job_id, record in zip(job_ids, records, strict=True):
+        epoch = record.epoch if record else 0
+        if outcome == "succeeded" and record and record.result:
+            result = record.result
+            log.info(
+                "job %s: succeeded: accuracy %.4f after %d epochs in %.2f s",
+                job_id, result["accuracy"], result["epochs_completed"], result["seconds"],
+            )  # fmt: skip
+        elif outcome == "failed":
+            log.warning("job %s: failed: %s", job_id, record.error if record else "unknown")
+        elif outcome == "canceled":
+            log.info("job %s: canceled at epoch %d", job_id, epoch)
+        elif outcome == "handed back":
+            log.info(
+                "job %s: handed back at epoch %d (the worker is stopping); it resumes later", job_id, epoch
+            )
+        else:
+            log.info("job %s: %s", job_id, ended)
 
 
 def execute(jobs: JobQueue, job_id: str, settings: Settings, shutdown: threading.Event) -> str:

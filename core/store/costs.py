@@ -102,8 +102,16 @@ class Costs(StoreBase):
     def drop_costs_after(self, job_id: str, epoch: int) -> None:
         """Remove points after ``epoch``: a job resumed from a checkpoint at ``epoch`` records them again.
         (The events already sent stay: a client takes a later point at an epoch as replacing the earlier.)"""
-        keys = [self.keys.costs(job_id), *self.curve_keys(job_id)]
-        self.redis.register_script(lua("drop_costs"))(keys=keys, args=[int(epoch), BLOCKS])
+        self.drop_costs_after_each([job_id], epoch)
+
+    def drop_costs_after_each(self, job_ids: Sequence[str], epoch: int) -> None:
+        """:meth:`drop_costs_after` for several jobs (a stack's members) in one round trip."""
+        script = self.redis.register_script(lua("drop_costs"))
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                keys = [self.keys.costs(job_id), *self.curve_keys(job_id)]
+                script(keys=keys, args=[int(epoch), BLOCKS], client=pipe)
+            pipe.execute()
 
     def costs_since(self, job_id: str, since: int = 0, limit: int | None = None) -> list[tuple[int, float]]:
         """Points with epoch > ``since``, oldest first, at most ``limit`` of them."""
@@ -116,6 +124,13 @@ class Costs(StoreBase):
             for job_id in job_ids:
                 pipe.zrangebyscore(self.keys.costs(job_id), f"({since}", "+inf")
             return [_points(members) for members in pipe.execute()]
+
+    def costs_pages(self, job_ids: Sequence[str], since: int = 0) -> list[CostsSnapshot | None]:
+        """:meth:`costs_page` (no limit) for several jobs in one command: each job's status, progress and
+        points after ``since`` (None for an unknown job)."""
+        keys = [key for job_id in job_ids for key in costs_page_keys(self.keys, job_id)]
+        reply = self.redis.register_script(lua("read_costs"))(keys=keys, args=[since, 0]) if keys else []
+        return [snapshot_of(page) for page in zip(reply[::2], reply[1::2], strict=True)]
 
     def costs_page(self, job_id: str, since: int = 0, limit: int | None = None) -> CostsSnapshot | None:
         """The job's status, progress and points after ``since`` in one atomic round trip (so a

@@ -33,10 +33,10 @@ def run_count_field(outcome: str) -> str:
 class Stats(StoreBase):
     """Reads and adds to ``P:stats``."""
 
-    def count_run(self, outcome: str, steps: int = 0) -> None:
-        """One more run that ended in ``outcome``; ``steps`` more training steps (one round trip)."""
+    def count_run(self, outcome: str, steps: int = 0, runs: int = 1) -> None:
+        """``runs`` more runs that ended in ``outcome``; ``steps`` more training steps (one round trip)."""
         with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(self.keys.stats(), run_count_field(outcome), 1)
+            pipe.hincrby(self.keys.stats(), run_count_field(outcome), runs)
             if steps:
                 pipe.hincrby(self.keys.stats(), "steps", steps)
             pipe.execute()

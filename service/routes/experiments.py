@@ -222,26 +222,22 @@ def get_experiment_costs(
 ) -> ExperimentCosts:
     """Every member's points recorded after epoch ``since``, in one answer: a dashboard polls once."""
     record = find_experiment(store, experiment_id, owner)
-    pairs = [
-        (m, j)
-        for m, j in zip(record.members, store.get_jobs([m.job_id for m in record.members]), strict=True)
-        if j
-    ]
-    points = store.costs_of([m.job_id for m, _ in pairs], since)
+    pages = store.costs_pages([m.job_id for m in record.members], since)
     members = []
-    for (member, job), member_points in zip(pairs, points, strict=True):
+    for member, page in zip(record.members, pages, strict=True):
+        if page is None:  # an expired member is dropped
+            continue
         cost_points = [
-            CostPoint(epoch=e, cost=c if c == c and abs(c) != float("inf") else None)
-            for e, c in member_points
+            CostPoint(epoch=e, cost=c if c == c and abs(c) != float("inf") else None) for e, c in page.points
         ]
         members.append(
             MemberCosts(
                 job_id=member.job_id,
                 label=member.label,
-                status=job.status,  # type: ignore[arg-type]
-                progress=Progress(epoch=job.epoch, epochs=job.epochs),
+                status=page.status,  # type: ignore[arg-type]
+                progress=Progress(epoch=page.epoch, epochs=page.epochs),
                 points=cost_points,
-                next_since=member_points[-1][0] if member_points else since,
+                next_since=page.points[-1][0] if page.points else since,
             )
         )
     statuses = [m.status for m in members]

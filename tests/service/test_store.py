@@ -31,6 +31,18 @@ def test_transitions_are_guarded_and_stamped(store: JobStore) -> None:
     assert record is not None and record.status == CANCELED and record.finished_at is not None
 
 
+def test_start_runs_starts_only_the_queued_jobs_and_says_which(store: JobStore) -> None:
+    ids = [store.create_job(TrainingSpec(), owner=owner).id for owner in ("alice", "bob", "alice")]
+    assert store.mark_canceled(ids[1])
+    assert store.start_runs([ids[0], ids[1], "0" * 32, ids[2]], "run", rq_job="stack") == [ids[0], ids[2]]
+    for job_id in (ids[0], ids[2]):
+        record = store.get_job(job_id)
+        assert record is not None and record.status == RUNNING and record.started_at is not None
+    assert store.runs_of(ids) == [("run", False), (None, False), ("run", False)]
+    assert store.redis.zcard(store.keys.owner_jobs("alice", RUNNING)) == 2, "the status index moved with them"
+    assert store.start_runs(ids, "again", rq_job="stack") == [], "a running job does not start twice"
+
+
 def test_costs_since_and_replacement(store: JobStore) -> None:
     job = store.create_job(TrainingSpec())
     store.append_costs(job.id, [(1, 0.7), (101, 0.6), (201, 0.5)], epoch=201)
@@ -63,6 +75,25 @@ def test_finished_job_gets_the_result_ttl(store: JobStore, redis_client: redis.R
     model = trained_model(store, job.id)
     assert model is not None and list(model) == ["W1", "b1"]
     np.testing.assert_array_equal(model["W1"], params["W1"])
+
+
+def test_succeed_all_ends_only_the_jobs_the_run_owns(
+    store: JobStore, redis_client: redis.Redis, settings
+) -> None:
+    ids = [store.create_job(TrainingSpec()).id for _ in range(3)]
+    assert store.start_runs(ids[:2], "run", rq_job="stack") == ids[:2]
+    assert store.start_run(ids[2], "other", rq_job=ids[2])
+    ends = {job_id: ({"accuracy": i / 4}, {"W1": np.full((5, 2), float(i))}) for i, job_id in enumerate(ids)}
+    assert store.succeed_all(ends, "run") == [True, True, False]
+    for i, job_id in enumerate(ids[:2]):
+        record = store.get_job(job_id)
+        assert record is not None and record.status == SUCCEEDED and record.result == {"accuracy": i / 4}
+        assert settings.result_ttl_seconds - 5 <= redis_client.ttl(store.keys.job(job_id))
+        model = trained_model(store, job_id)
+        assert model is not None and float(model["W1"][0, 0]) == i
+    other = store.get_job(ids[2])
+    assert other is not None and other.status == RUNNING, "another run's job is not ended"
+    assert store.succeed_all(ends, "run") == [False, False, False], "a retried write changes nothing"
 
 
 def test_cancel_flag(store: JobStore) -> None:
