@@ -70,20 +70,28 @@ class Normal:
 
     latencies: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
+    by_route: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
-    async def call(self, client: httpx.AsyncClient, method: str, url: str, **kw: object) -> dict | None:
+    async def call(
+        self, client: httpx.AsyncClient, route: str, method: str, url: str, **kw: object
+    ) -> dict | None:
+        """One request, timed (also under ``route``, its endpoint); its JSON on a 2xx, else None."""
         started = time.perf_counter()
         try:
             response = await client.request(method, url, **kw)
         except httpx.HTTPError as exc:
-            self.latencies.append(time.perf_counter() - started)
+            self._took(route, time.perf_counter() - started)
             self.errors[f"{method} {type(exc).__name__}"] += 1
             return None
-        self.latencies.append(time.perf_counter() - started)
+        self._took(route, time.perf_counter() - started)
         if not response.is_success:
             self.errors[f"{method} {response.status_code}"] += 1
             return None
         return response.json()
+
+    def _took(self, route: str, seconds: float) -> None:
+        self.latencies.append(seconds)
+        self.by_route[route].append(seconds)
 
 
 async def normal_client(
@@ -98,17 +106,18 @@ async def normal_client(
                 "optimizer": {"name": rng.choice(("gd", "momentum", "adam"))},
                 "epochs": rng.randint(200, 500),
             }
-            body = await stats.call(client, "POST", "/jobs", json={**spec, "record_every": 10})
+            body = await stats.call(client, "POST /jobs", "POST", "/jobs", json={**spec, "record_every": 10})
             submitted = time.monotonic()
             job_id, since = (body["id"], 0) if body else (None, 0)
         elif job_id is not None:
-            page = await stats.call(client, "GET", f"/jobs/{job_id}/costs", params={"since": since})
+            costs = f"/jobs/{job_id}/costs"
+            page = await stats.call(client, "GET /jobs/{id}/costs", "GET", costs, params={"since": since})
             if page is not None:
                 since = page["next_since"]
                 if page["status"] in FINISHED and not page["points"]:
                     last, job_id = job_id, None
         elif last is not None:  # finished, not yet time for the next: look at it, as a page would
-            await stats.call(client, "GET", f"/jobs/{last}")
+            await stats.call(client, "GET /jobs/{id}", "GET", f"/jobs/{last}")
         await asyncio.sleep(interval)
 
 
@@ -296,6 +305,13 @@ def report(phases: list[tuple[str, Normal, Counter, float]], answers: dict[str, 
             f"| {peaks['api'] / MB:.0f} MB | {peaks['parsers'] / MB:.0f} MB | {peaks['redis'] / MB:.0f} MB "
             f"| {peaks['used_memory'] / MB:.0f} MB |"
         )
+    lines += ["", "| phase | endpoint | requests | p50 ms | p99 ms |", "|---|---|--:|--:|--:|"]
+    for name, stats, _, _ in phases:
+        for route, latencies in sorted(stats.by_route.items()):
+            lines.append(
+                f"| {name} | {route} | {len(latencies)} | {1000 * percentile(latencies, 0.5):.1f} "
+                f"| {1000 * percentile(latencies, 0.99):.1f} |"
+            )
     lines += ["", "| hostile request | sent | answers |", "|---|--:|---|"]
     for kind, counts in answers.items():
         shown = ", ".join(f"{n}× {status}" for status, n in sorted(counts.items()))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -55,6 +56,9 @@ RUN_STACK = "worker.stacks.run_stack"
 ON_FAILURE = "core.queue.on_failure"
 ADMIT_ATTEMPTS = 50
 """Times :meth:`JobQueue.admitted` checks and writes before it gives up on a busy owner or queue."""
+ADMISSIONS = threading.Lock()
+"""One admission at a time in a process: the threads of one API process would otherwise invalidate each
+other's WATCHed keys and retry, every one of a burst of submissions against all the others."""
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -186,10 +190,22 @@ class JobQueue:
         queue's list are WATCHed while they are counted, so a submission, a start or a dequeue that
         changes them in between makes EXEC fail, and the check runs again (``ADMIT_ATTEMPTS`` times at
         most: then :class:`core.errors.SubmissionsBusy`). Concurrent submitters never pass a cap together.
-        Raises :class:`core.errors.TooManyActiveJobs` or :class:`core.errors.QueueFull` over a cap.
+        Raises :class:`core.errors.TooManyActiveJobs` or :class:`core.errors.QueueFull` over a cap. The
+        submissions of one process take turns (:data:`ADMISSIONS`, waiting ``redis_timeout_seconds`` at
+        most for theirs), so mostly other processes (API processes, workers dequeuing) make a transaction
+        start over.
         """
-        settings, keys = self.settings, self.store.keys
+        keys = self.store.keys
         watched = [keys.owner_jobs(owner, QUEUED), keys.owner_jobs(owner, RUNNING), self.queue.key]
+        turn = ADMISSIONS.acquire(timeout=self.settings.redis_timeout_seconds)  # a stuck Redis: go anyway
+        try:
+            return self._admit(watched, adding, write)
+        finally:
+            if turn:
+                ADMISSIONS.release()
+
+    def _admit(self, watched: list[str], adding: int, write: Callable[[Pipeline], T]) -> T:
+        settings = self.settings
         for _ in range(ADMIT_ATTEMPTS):
             with self.store.redis.pipeline() as pipe:
                 try:
