@@ -13,6 +13,9 @@ uvicorn process, ``--workers`` workers, no access log), with ``DESCENT_RATE_LIMI
   the ``next_since`` of its last answer, then ``GET /jobs/{id}``, then waits ``--poll-interval`` seconds;
   it moves to another job once its job is finished.
 
+Each client starts at a random moment of its first interval: independent clients are not in step (until
+2026-11-30 they all started at once, and the pollers polled in bursts of 200 requests).
+
 Each client has its own keep-alive connection (an ``aiohttp.ClientSession`` of one connection, 10 s timeout;
 it was one shared ``httpx.AsyncClient``, whose pool cost more CPU than the API), all in this process. An error
 is any answer but 2xx (429 and 503 included) and any transport error. It prints a Markdown table of requests,
@@ -96,6 +99,7 @@ def short_job(rng: random.Random) -> dict:
 
 async def submitter(client: Session, stats: Stats, end: float, interval: float, seed: int) -> None:
     rng = random.Random(seed)
+    await asyncio.sleep(rng.random() * interval)  # independent clients: not all in step
     while time.monotonic() < end:
         body = await stats.call(client, "POST /jobs", "POST", "/jobs", short_job(rng))
         if body is not None:
@@ -106,11 +110,11 @@ async def submitter(client: Session, stats: Stats, end: float, interval: float, 
 async def poller(client: Session, stats: Stats, end: float, interval: float, seed: int) -> None:
     rng = random.Random(seed)
     job_id, since = None, 0
+    while not stats.jobs and time.monotonic() < end:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(rng.random() * interval)  # from the first job on, independent clients: not in step
     while time.monotonic() < end:
         if job_id is None:
-            if not stats.jobs:
-                await asyncio.sleep(0.1)
-                continue
             job_id, since = rng.choice(stats.jobs[-RECENT_JOBS:]), 0
         page = await stats.call(client, "GET /jobs/{id}/costs", "GET", f"/jobs/{job_id}/costs?since={since}")
         body = await stats.call(client, "GET /jobs/{id}", "GET", f"/jobs/{job_id}")
