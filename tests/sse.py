@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 
 @dataclass(frozen=True)
 class Sse:
@@ -41,3 +43,18 @@ def parse_sse(lines: Iterable[str]) -> tuple[list[Sse], int]:
 def assert_contiguous(events: list[Sse], first: int = 1) -> None:
     """The ids are first, first + 1, … with nothing missing or repeated."""
     assert [e.id for e in events] == list(range(first, first + len(events)))
+
+
+def read_then_cancel(
+    client: httpx.Client, stream: str, cancel: str, heartbeats: int = 3
+) -> tuple[list[Sse], int]:
+    """Read the event stream at ``stream`` to its end, sending ``DELETE cancel`` once ``heartbeats``
+    comment lines came (an idle stream is pinged); its events and comment count, as :func:`parse_sse`."""
+    lines, seen = [], 0
+    with client.stream("GET", stream, timeout=10) as response:
+        for line in response.iter_lines():
+            lines.append(line)
+            seen += line.startswith(":")
+            if seen == heartbeats:
+                assert client.delete(cancel).json()["status"] == "canceled"
+    return parse_sse(lines)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.helpers import submit
-from tests.sse import Sse, assert_contiguous, parse_sse
+from tests.sse import Sse, assert_contiguous, parse_sse, read_then_cancel
 
 pytestmark = pytest.mark.e2e
 
@@ -64,13 +64,6 @@ def test_a_client_that_drops_mid_run_resumes_with_nothing_missed_or_repeated(cli
 
 def test_an_idle_stream_gets_heartbeats_and_ends_when_the_job_is_canceled(idle_client: httpx.Client) -> None:
     job_id = submit(idle_client, {"epochs": 50})
-    lines, heartbeats = [], 0
-    with idle_client.stream("GET", f"/jobs/{job_id}/events", timeout=10) as response:
-        for line in response.iter_lines():
-            lines.append(line)
-            heartbeats += line.startswith(":")
-            if heartbeats == 3:
-                assert idle_client.delete(f"/jobs/{job_id}").json()["status"] == "canceled"
-    events, comments = parse_sse(lines)
+    events, comments = read_then_cancel(idle_client, f"/jobs/{job_id}/events", f"/jobs/{job_id}")
     assert comments >= 3
     assert [e.data for e in events] == [{"status": "queued"}, {"status": "canceled"}]

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.sse import Sse, parse_sse
+from tests.sse import Sse, parse_sse, read_then_cancel
 
 pytestmark = pytest.mark.e2e
 
@@ -61,14 +61,8 @@ def test_an_idle_experiment_stream_gets_heartbeats_and_ends_when_canceled(
     idle_client: httpx.Client,
 ) -> None:
     created = idle_client.post("/experiments", json={"base": {"epochs": 50}}).json()
-    lines, heartbeats = [], 0
-    with idle_client.stream("GET", f"/experiments/{created['id']}/events", timeout=10) as response:
-        for line in response.iter_lines():
-            lines.append(line)
-            heartbeats += line.startswith(":")
-            if heartbeats == 3:
-                assert idle_client.delete(f"/experiments/{created['id']}").json()["status"] == "canceled"
-    events, comments = parse_sse(lines)
+    path = f"/experiments/{created['id']}"
+    events, comments = read_then_cancel(idle_client, f"{path}/events", path)
     assert comments >= 3
     assert sorted((e.data["job_id"], e.data["status"]) for e in events) == sorted(
         (m["job_id"], status) for m in created["members"] for status in ("queued", "canceled")
