@@ -39,6 +39,7 @@ from service.metrics import MetricsMiddleware, process_started, process_stopped,
 from service.openapi import document_common_responses, operation_id
 from service.parsers import UploadParsers
 from service.redis_clients import LoopRedis, api_redis
+from service.refusals import RefusalLimitMiddleware
 from service.request_id import RequestIdMiddleware, bind_job_id
 from service.routes import (
     boundary,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     }
     app.add_middleware(UploadAdmissionMiddleware)
     app.add_middleware(BodyLimitMiddleware, **limits)
+    app.add_middleware(RefusalLimitMiddleware, per_minute=settings.max_refusals_per_minute)
     app.add_middleware(AuthMiddleware, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)

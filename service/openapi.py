@@ -10,8 +10,9 @@ operation is added here, so the document stays honest without repeating it in ea
   writes only ``contentMediaType``, which generators take for a string);
 * the ``bearer`` security scheme on every non-public operation, required when API keys are configured
   (then a 401 too), optional otherwise (``security: [{bearer: []}, {}]``);
-* 503 with ``Retry-After`` (Redis unavailable) and 507 (Redis full, at its ``maxmemory``) on every
-  operation that reads or writes Redis;
+* 429 with ``Retry-After`` (``service.refusals``: a client refused too often), 503 with ``Retry-After``
+  (Redis unavailable) and 507 (Redis full, at its ``maxmemory``) on every operation that reads or writes
+  Redis;
 * OpenAPI links from each creating operation (``POST /jobs``, ``POST /datasets``) to the operations on the
   created resource (``/jobs/{job_id}…``, and ``/plots/costs?job=``), so clients and stateful testers such
   as schemathesis can follow an ``id`` from one answer to the next request.
@@ -34,6 +35,7 @@ FASTAPI_422 = ("HTTPValidationError", "ValidationError")
 BINARY = {"type": "string", "format": "binary"}
 """The schema of a file, in a request or a response."""
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+TOO_MANY_REFUSED = "This client's requests were refused too often this minute (max_refusals_per_minute)."
 NO_REDIS = frozenset({"/healthz", "/readyz"})
 """Never the Redis 503 of the error mapping (``/readyz`` documents its own 503, which says why)."""
 
@@ -80,6 +82,7 @@ def document_common_responses(app: FastAPI, keys_required: bool) -> None:
                 operation["security"] = security
                 if keys_required:
                     responses["401"] = unauthorized
+                responses.setdefault("429", _error(TOO_MANY_REFUSED, RETRY_AFTER))
                 responses.setdefault("503", _error("Redis is unavailable; retry after a while.", RETRY_AFTER))
                 responses.setdefault(
                     "507", _error("Redis is full (its maxmemory): nothing was stored.", RETRY_AFTER)

@@ -59,13 +59,16 @@ def run_schemathesis(settings: Settings, tmp_path: Path, *headers: str) -> subpr
 def test_schemathesis_finds_nothing(settings: Settings, tmp_path: Path, keys: bool) -> None:
     # event streams of jobs that stay queued (no worker runs them) end after 0.2 s, as any stream ends
     # after events_max_seconds; the jobs stay queued, so the owner's cap on jobs queued or running is off
-    # like the rate limits (both are 429s with a Retry-After, tested in tests/service/test_job_caps.py)
+    # like the rate limits and the refusal limit, which would answer every request after the first 30
+    # refused ones (all 429s with a Retry-After, tested in tests/service/test_job_caps.py and
+    # tests/security/test_refusals.py)
     tuned = settings.model_copy(
         update={
             "rate_limit_jobs_per_minute": 100_000,
             "rate_limit_uploads_per_minute": 100_000,
             "max_datasets_per_owner": 100_000,
             "max_active_jobs_per_owner": 1_000_000,
+            "max_refusals_per_minute": 0,
             "events_max_seconds": 0.05,
         }
     )
