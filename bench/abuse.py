@@ -42,7 +42,6 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
-import platform
 import random
 import ssl
 import sys
@@ -63,6 +62,7 @@ import psutil  # noqa: E402
 import redis  # noqa: E402
 
 from bench import hostile_files as hostile  # noqa: E402
+from bench.report import append_section, machine, percentile  # noqa: E402
 from bench.serve_process import ServeProcess  # noqa: E402
 
 NORMAL_KEY = "abuse-normal-0123456789abcdef"
@@ -302,11 +302,6 @@ class Sampler:
         self.thread.join()
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
-
-
 def report(
     phases: list[tuple[str, Normal, Counter, float]], answers: dict[str, Counter], seconds: float
 ) -> str:
@@ -394,9 +389,9 @@ def main() -> None:
     finally:
         service.stop()
 
-    command = "  ".join(sys.argv[1:])
+    command = " ".join(sys.argv[1:])
     header = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; `descent serve` "
+        f"{machine()}; `descent serve` "
         f"with {args.workers} workers, 1 API process, embedded Redis, default caps, rate limits off, "
         f"max_refusals_per_minute {'default (30)' if args.max_refusals is None else args.max_refusals}; "
         f"{args.normal} normal clients (a request every {args.poll_interval:g} s each), then the same with "
@@ -407,11 +402,7 @@ def main() -> None:
     output = f"{header}\n\n{report(phases, answers, args.seconds)}"
     print(output)
     if args.append:
-        with open(args.append, "a") as out:
-            out.write(
-                f"\n## Abuse\n\n`bench/abuse.py`: see its docstring.\n\n```\n.venv/bin/python bench/abuse.py "
-                f"{command}\n```\n\n{output}\n"
-            )
+        append_section(args.append, "Abuse", "abuse.py", command, output)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import re
 import shutil
 import signal
@@ -52,6 +51,7 @@ import psutil  # noqa: E402
 
 from bench.api_app import BARE_PATH  # noqa: E402
 from bench.load import ERRORS, session  # noqa: E402
+from bench.report import append_section, machine  # noqa: E402
 from descent.embedded_redis import free_port, start_redis, stop_process  # noqa: E402
 from descent.serve_command import api_command  # noqa: E402
 
@@ -321,7 +321,7 @@ def main() -> None:
         stack.stop()
 
     header = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; one uvicorn "
+        f"{machine()}; one uvicorn "
         f"process as `descent serve` runs it, {args.workers} workers, embedded Redis; {generator}, "
         f"{args.seconds:g} s per run, median of {args.rounds} rounds; load average "
         f"{' → '.join(f'{x:.1f}' for x in loads)} (before idle, before training, after); "
@@ -330,9 +330,7 @@ def main() -> None:
     output = f"{header}\n\n{table(results)}"
     print(output)
     if args.append:
-        command = " ".join(sys.argv[1:])
-        with open(args.append, "a") as out:
-            out.write(f"\n## Polling\n\n```\n.venv/bin/python bench/api.py {command}\n```\n\n{output}\n")
+        append_section(args.append, "Polling", "api.py", " ".join(sys.argv[1:]), output)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 import redis  # noqa: E402
 
+from bench.report import percentile  # noqa: E402
 from bench.serve_process import ServeProcess  # noqa: E402
 from core.events import Event, seq_of  # noqa: E402
 from core.keys import Keys  # noqa: E402
@@ -139,11 +140,6 @@ async def one_run(serve: ServeProcess, client: redis.Redis, api: psutil.Process,
         "rss_before": before,
         "rss_peak": peak[0],
     }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def main(args) -> str:

@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import sys
 import time
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's packages, ahead of an installed
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 
+from bench.report import append_section, machine, percentile  # noqa: E402
 from bench.serve_process import ServeProcess  # noqa: E402
 
 OPTIMIZERS = ("gd", "momentum", "adam")
@@ -151,11 +151,6 @@ def job_counts(url: str, jobs: list[str]) -> Counter:
     return counts
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def table(stats: Stats, seconds: float, at_end: Counter, drained: Counter, drain_seconds: float) -> str:
     lines = [
         "| endpoint | requests | req/s | errors | p50 ms | p99 ms |",
@@ -217,9 +212,9 @@ def main() -> None:
     finally:
         service.stop()
 
-    command = "  ".join(sys.argv[1:])
+    command = " ".join(sys.argv[1:])
     header = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; `descent serve` "
+        f"{machine()}; `descent serve` "
         f"with {args.workers} workers, 1 API process, embedded Redis; {args.pollers} pollers (every "
         f"{args.poll_interval:g} s) and {args.submitters} submitters (every {args.submit_interval:g} s) for "
         f"{seconds:.0f} s, each on its own connection (aiohttp) in the benchmark process; load "
@@ -228,11 +223,7 @@ def main() -> None:
     output = f"{header}\n\n{table(stats, seconds, at_end, drained, drain_seconds)}"
     print(output)
     if args.append:
-        with open(args.append, "a") as out:
-            out.write(
-                f"\n## Load\n\n`bench/load.py`: see its docstring.\n\n```\n.venv/bin/python bench/load.py "
-                f"{command}\n```\n\n{output}\n"
-            )
+        append_section(args.append, "Load", "load.py", command, output)
 
 
 if __name__ == "__main__":

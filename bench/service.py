@@ -33,7 +33,6 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -45,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's packages, ahead of an installed copy
 
 
+from bench.report import machine, percentile  # noqa: E402
 from bench.serve_process import ServeProcess  # noqa: E402
 from trainer import TrainConfig, load_builtin, train  # noqa: E402
 
@@ -74,11 +74,6 @@ class Service(ServeProcess):
 
 def unix(stamp: str) -> float:
     return datetime.fromisoformat(stamp).timestamp()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def end_to_end_vs_direct(service: Service, repeat: int) -> tuple[float, float]:
@@ -210,14 +205,13 @@ def main() -> None:
         load = costs_throughput(service, args.clients, args.seconds)
     finally:
         service.stop()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     http = (
         ", ".join(name for name in ("uvloop", "httptools") if importlib.util.find_spec(name))
         or "asyncio, h11"
     )
     command = "`.venv/bin/python bench/service.py " + " ".join(sys.argv[1:]) + "`"
     report = (
-        f"{command}\n\n{machine}; `descent serve` with {os.cpu_count()} workers and {args.api_processes} "
+        f"{command}\n\n{machine()}; `descent serve` with {os.cpu_count()} workers and {args.api_processes} "
         f"API process(es) on uvicorn ({http}), embedded Redis; load average {load_before:.1f} before the "
         f"run (the machine is shared).\n\n{table(args, ratio, latencies, load)}\n"
     )
