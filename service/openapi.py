@@ -10,9 +10,10 @@ operation is added here, so the document stays honest without repeating it in ea
   writes only ``contentMediaType``, which generators take for a string);
 * the ``bearer`` security scheme on every non-public operation, required when API keys are configured
   (then a 401 too), optional otherwise (``security: [{bearer: []}, {}]``);
-* 429 with ``Retry-After`` (``service.refusals``: a client refused too often), 503 with ``Retry-After``
-  (Redis unavailable) and 507 (Redis full, at its ``maxmemory``) on every operation that reads or writes
-  Redis;
+* 429 with ``Retry-After`` on every POST, PUT and PATCH (``service.refusals``: a client refused too
+  often);
+* 503 with ``Retry-After`` (Redis unavailable) and 507 (Redis full, at its ``maxmemory``) on every
+  operation that reads or writes Redis;
 * OpenAPI links from each creating operation (``POST /jobs``, ``POST /datasets``) to the operations on the
   created resource (``/jobs/{job_id}…``, and ``/plots/costs?job=``), so clients and stateful testers such
   as schemathesis can follow an ``id`` from one answer to the next request.
@@ -26,6 +27,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from service.auth import is_public
+from service.refusals import SENDING
 
 SCHEME = "bearer"
 ERROR_REF = "#/components/schemas/ErrorBody"
@@ -71,7 +73,7 @@ def document_common_responses(app: FastAPI, keys_required: bool) -> None:
         for name in FASTAPI_422:
             schema["components"]["schemas"].pop(name, None)
         for path, operations in schema["paths"].items():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 responses = operation["responses"]
                 if "422" in responses:
                     responses["422"] = _error("The request is invalid: `detail` names each field and why.")
@@ -82,7 +84,8 @@ def document_common_responses(app: FastAPI, keys_required: bool) -> None:
                 operation["security"] = security
                 if keys_required:
                     responses["401"] = unauthorized
-                responses.setdefault("429", _error(TOO_MANY_REFUSED, RETRY_AFTER))
+                if method.upper() in SENDING:
+                    responses.setdefault("429", _error(TOO_MANY_REFUSED, RETRY_AFTER))
                 responses.setdefault("503", _error("Redis is unavailable; retry after a while.", RETRY_AFTER))
                 responses.setdefault(
                     "507", _error("Redis is full (its maxmemory): nothing was stored.", RETRY_AFTER)

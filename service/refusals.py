@@ -1,15 +1,19 @@
-"""A client that keeps sending what is refused is answered 429 before anything else of its is read (a
-pure ASGI middleware, inside ``service.auth``).
+"""A client that keeps sending what is refused is answered 429 before it sends more (a pure ASGI
+middleware, inside ``service.auth``).
 
-A refusal is an answer 400, 413, 415 or 422: a body, a file or a parameter the service would not take, each
-of which may have cost the API the whole body to find out (a 32 MB predict body is counted before it is
-refused, an upload spooled and parsed). Each client may be refused ``settings.max_refusals_per_minute``
-times in a fixed minute; from then until the minute ends, each of its requests is answered at once::
+A refusal is an answer 400, 413, 415 or 422 to a request that sends something (POST, PUT, PATCH): a body,
+a file or a parameter the service would not take, each of which may have cost the API the whole body to
+find out (a 32 MB predict body is counted before it is refused, an upload spooled and parsed). Each client
+may be refused ``settings.max_refusals_per_minute`` times in a fixed minute; from then until the minute
+ends, each request of its that sends something is answered at once::
 
     429 {"detail": "… max_refusals_per_minute …"}   Retry-After: <seconds to the minute's end>
 
 with ``Connection: close``, before its body is read and before any route, Redis or parser sees it: a
 flood of bad requests costs the API a header lookup each, and the other clients' polls keep their pace.
+Reads (GET, HEAD, DELETE) are neither counted nor refused: they send nothing costly, and a page that asks
+for the boundaries of 64 models of 3 features (64 answers 422) must not lock its user out; a client over
+the limit still watches its jobs.
 
 A client is its owner with API keys, and its address without them (everyone is then ``public``). The
 count is kept per API process, in memory (``limits``' fixed window): a refused request costs no Redis
@@ -35,6 +39,8 @@ from service.errors import error_response
 
 REFUSALS = frozenset({400, 413, 415, 422})
 """The answers counted against a client: what it sent cannot be taken."""
+SENDING = frozenset({"POST", "PUT", "PATCH"})
+"""The methods counted and refused: the requests that send a body."""
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +63,12 @@ class RefusalLimitMiddleware:
         self.limiter = FixedWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.item is None or scope["type"] != "http" or is_public(scope["path"]):
+        if (
+            self.item is None
+            or scope["type"] != "http"
+            or scope["method"] not in SENDING
+            or is_public(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         item, client = self.item, client_of(scope)
@@ -79,7 +90,7 @@ class RefusalLimitMiddleware:
         reset = self.limiter.get_window_stats(item, client).reset_time
         retry_after = max(1, math.ceil(reset - time.time()))
         detail = (
-            f"{item.amount} requests of this client were refused (400, 413, 415 or 422) in this minute, the "
-            f"cap max_refusals_per_minute; retry in {retry_after} s"
+            f"{item.amount} requests of this client that sent something were refused (400, 413, 415 or 422) "
+            f"in this minute, the cap max_refusals_per_minute; retry in {retry_after} s"
         )
         return error_response(429, detail, {"Retry-After": str(retry_after), "Connection": "close"})
