@@ -1,11 +1,13 @@
 // One experiment (#/experiments/{id}): the course's §5 figure and more. Every member's curve overlaid and
 // growing live over one SSE stream (or each as its difference from one member's), the sortable comparison
 // table (accuracy, final cost, roughness, epochs to converge, seconds), a sweep's final cost against its
-// swept hyperparameter, the members' decision boundaries side by side, cancel buttons.
+// swept hyperparameter, the members' decision boundaries side by side (live while they train, and at any
+// kept epoch of their training with one timeline for all), cancel buttons.
 
 import { api, esc, authHeaders } from "./api.js";
 import { drawBoundary } from "./boundary.js";
 import { CurveChart, swatch } from "./chart.js";
+import { Boundaries, FrameTimeline } from "./frames.js";
 import { describe } from "./labels.js";
 import { follow } from "./sse.js";
 import { METRICS, SweepChart } from "./sweep.js";
@@ -13,6 +15,8 @@ import { fmt, sortable, sortRows, syncRows } from "./table.js";
 
 const FINISHED = ["succeeded", "failed", "canceled"];
 const THUMBNAIL_GRID = 150; // grid points per axis of a member's boundary (the job's own page draws 300)
+const LIVE_MS = 2000; // a training member's boundary is asked for again at most this often
+const NONE = "none"; // what a figure shows when its model has no decision boundary (not 2 features)
 const badge = (status) => `<span class="badge ${esc(status)}">${esc(status)}</span>`;
 
 export function experimentView(root, experimentId) {
@@ -40,11 +44,14 @@ export function experimentView(root, experimentId) {
       <span class="chart-tools"><label>show <select id="x-sweep-metric">${Object.entries(METRICS).map(([value, name]) =>
         `<option value="${value}">${name}</option>`).join("")}</select></label></span></h2>
       <div class="chart sweep-chart"></div><div class="legend"></div></div>
-    <div class="card"><h2>Decision boundaries</h2><div class="boundaries" id="x-boundaries"></div></div>`;
+    <div class="card"><h2>Decision boundaries <span class="spacer"></span><span id="x-frames"></span></h2>
+      <div class="boundaries" id="x-boundaries"></div></div>`;
   const chart = new CurveChart(root.querySelector("#x-chart"), { height: 360, empty: "waiting for the first cost points" });
   const sweep = new SweepChart(root.querySelector("#x-sweep"));
   const order = { column: null, descending: false }; // the members' order until a column is clicked
-  const drawn = new Set();
+  const boundaries = new Boundaries(api);
+  const shown = new Map(); // job id → what its figure shows or is fetching ("final", "epoch N"), or asked at (live)
+  const timeline = new FrameTimeline(root.querySelector("#x-frames"), () => paintBoundaries());
   const near = new Set(); // members whose boundary is on screen or nearly: drawn only then (a sweep has many)
   const watcher = new IntersectionObserver((entries) => {
     for (const entry of entries) {
@@ -118,8 +125,23 @@ export function experimentView(root, experimentId) {
     }
   }
 
+  /** What member `m`'s figure should show: [the epoch to ask for (null: its trained model), a key for it]
+   * or null to wait. The timeline's epoch for every member; at "latest", a succeeded member's model and the
+   * newest frame of one that trains (asked again every LIVE_MS) or ended without a model. */
+  function wanted(m) {
+    if (shown.get(m.job_id) === NONE) return null;
+    const picked = timeline.epoch();
+    if (picked !== null) return [picked, `epoch ${picked}`];
+    if (m.status === "succeeded") return [null, "final"];
+    if (m.status === "queued" || !m.progress?.epoch) return null;
+    if (m.status !== "running") return [m.progress.epoch, `ended ${m.progress.epoch}`];
+    const at = shown.get(m.job_id);
+    return typeof at === "number" && Date.now() - at < LIVE_MS ? null : [m.progress.epoch, Date.now()];
+  }
+
   function paintBoundaries() {
     const box = root.querySelector("#x-boundaries");
+    const draws = [];
     for (const [i, m] of experiment.members.entries()) {
       let figure = box.querySelector(`[data-member="${m.job_id}"]`);
       if (!figure) {
@@ -129,20 +151,37 @@ export function experimentView(root, experimentId) {
         box.append(figure);
         watcher.observe(figure);
       }
-      figure.querySelector("figcaption > span:last-child").textContent = m.result ? `accuracy ${fmt.acc(m.result.accuracy)}` : "";
-      const wait = figure.querySelector(".wait");
-      if (m.status === "succeeded" && !drawn.has(m.job_id) && near.has(m.job_id)) {
-        drawn.add(m.job_id);
-        api(`/jobs/${m.job_id}/boundary?grid=${THUMBNAIL_GRID}`).then((boundary) => {
-          const canvas = document.createElement("canvas");
+      const want = near.has(m.job_id) ? wanted(m) : null;
+      if (!want) {
+        const wait = figure.querySelector(".wait");
+        if (wait && !shown.has(m.job_id)) wait.textContent = m.status === "queued" ? "drawn when this model trains" : `no model: ${m.status}`;
+        continue;
+      }
+      const [epoch, key] = want;
+      if (shown.get(m.job_id) === key) continue;
+      shown.set(m.job_id, key);
+      draws.push(boundaries.get(m.job_id, THUMBNAIL_GRID, epoch).then((boundary) => {
+        if (shown.get(m.job_id) !== key) return; // another epoch was asked for meanwhile
+        timeline.add(boundary.frames);
+        let canvas = figure.querySelector("canvas");
+        if (!canvas) {
+          canvas = document.createElement("canvas");
           canvas.dataset.boundary = m.job_id;
           figure.querySelector(".wait")?.replaceWith(canvas);
-          drawBoundary(canvas, boundary);
-        }).catch((error) => { if (wait) wait.textContent = error.message; });
-      } else if (wait && m.status !== "succeeded") {
-        wait.textContent = FINISHED.includes(m.status) ? `no model: ${m.status}` : "drawn when this model has trained";
-      }
+        }
+        canvas.dataset.epoch = String(boundary.epoch);
+        drawBoundary(canvas, boundary);
+        figure.querySelector("figcaption > span:last-child").textContent = epoch === null
+          ? `accuracy ${fmt.acc(m.result?.accuracy)}` : `epoch ${boundary.epoch}`;
+      }).catch((error) => {
+        if (shown.get(m.job_id) !== key) return;
+        if (error.status === 422) shown.set(m.job_id, NONE); // a model of other than 2 features: never asked again
+        const wait = figure.querySelector(".wait");
+        if (wait) wait.textContent = error.message;
+        else figure.querySelector("figcaption > span:last-child").textContent = error.message;
+      }));
     }
+    return Promise.all(draws);
   }
 
   function showError(error) { root.querySelector("#x-error").textContent = error.message; }

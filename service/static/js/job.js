@@ -1,16 +1,20 @@
 // One job (#/jobs/{id}): its curve growing live over SSE, its progress and status, a cancel button, its
 // spec and result (and a button that puts the spec in the form, to edit and run again), and its decision
-// boundary once it has succeeded.
+// boundary: live while it trains, the trained model's once it has succeeded, and at any kept epoch.
 
 import { api, esc, authHeaders } from "./api.js";
 import { drawBoundary } from "./boundary.js";
 import { CurveChart } from "./chart.js";
 import { writeSpec } from "./compose.js";
+import { Boundaries, FrameTimeline } from "./frames.js";
 import { flatten } from "./labels.js";
 import { follow } from "./sse.js";
 import { fmt } from "./table.js";
 
 const FINISHED = ["succeeded", "failed", "canceled"];
+const MODEL_GRID = 300; // grid points per axis of the trained model's boundary
+const FRAME_GRID = 200; // … of a frame's (a timeline of 20 frames is fetched as it plays)
+const LIVE_MS = 1500; // a training job's boundary is asked for again at most this often
 
 export function jobView(root, jobId) {
   root.innerHTML = `
@@ -24,12 +28,15 @@ export function jobView(root, jobId) {
         <div class="card"><h2>Spec and result <span class="spacer"></span>
           <button id="j-edit" type="button" title="put this spec in the form to change it and train again">Edit
           as a new job</button></h2><dl class="spec" id="j-spec"></dl></div></div>
-      <div class="card"><h2>Decision boundary</h2><div class="boundaries single" id="j-boundary"></div></div>
+      <div class="card"><h2>Decision boundary <span class="spacer"></span><span id="j-frames"></span></h2>
+        <div class="boundaries single" id="j-boundary"></div></div>
     </div>`;
   const chart = new CurveChart(root.querySelector("#j-chart"), { empty: "waiting for the first cost point" });
   chart.set([{ key: jobId, label: "cost", index: 0 }]);
   let job = null;
-  let boundaryDrawn = false;
+  const boundaries = new Boundaries(api);
+  const timeline = new FrameTimeline(root.querySelector("#j-frames"), () => showBoundary());
+  let shown = null; // what the boundary shows or is fetching: "final", "epoch N", "none", or when it was asked (live)
 
   function paint() {
     if (!job) return;
@@ -47,23 +54,49 @@ export function jobView(root, jobId) {
         ["seconds", fmt.num(job.result.seconds)]);
     }
     root.querySelector("#j-spec").innerHTML = rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("");
-    if (job.status === "succeeded" && !boundaryDrawn) showBoundary();
-    if (FINISHED.includes(job.status) && job.status !== "succeeded") {
+    if (FINISHED.includes(job.status) && job.status !== "succeeded" && !job.progress.epoch) {
       root.querySelector("#j-boundary").innerHTML = `<div class="wait">no model: the job ${job.status === "canceled" ? "was canceled" : "failed"}</div>`;
     }
+    showBoundary();
   }
 
-  async function showBoundary() {
-    boundaryDrawn = true;
+  /** What the boundary should show: [epoch (null: the trained model), grid, key], or null to wait. The
+   * timeline's epoch; at "latest", the trained model, or the newest frame while it trains (asked again
+   * every LIVE_MS) or once it ended without a model. */
+  function wanted() {
+    if (!job || shown === "none") return null;
+    const picked = timeline.epoch();
+    if (picked !== null) return [picked, FRAME_GRID, `epoch ${picked}`];
+    if (job.status === "succeeded") return [null, MODEL_GRID, "final"];
+    if (job.status === "queued" || !job.progress.epoch) return null;
+    if (job.status !== "running") return [job.progress.epoch, FRAME_GRID, "ended"];
+    return typeof shown === "number" && Date.now() - shown < LIVE_MS ? null : [job.progress.epoch, FRAME_GRID, Date.now()];
+  }
+
+  function showBoundary() {
+    const want = wanted();
+    if (!want || want[2] === shown) return undefined;
+    const [epoch, grid, key] = want;
+    shown = key;
     const box = root.querySelector("#j-boundary");
-    try {
-      const boundary = await api(`/jobs/${jobId}/boundary`);
-      box.innerHTML = `<figure><figcaption><span>${esc(job.label || job.spec.optimizer.name)}</span>
-        <span>accuracy ${fmt.acc(job.result?.accuracy)}</span></figcaption><canvas data-boundary="${esc(jobId)}"></canvas></figure>`;
-      drawBoundary(box.querySelector("canvas"), boundary);
-    } catch (error) {
-      box.innerHTML = `<div class="wait">${esc(error.message)}</div>`;
-    }
+    return boundaries.get(jobId, grid, epoch).then((boundary) => {
+      if (shown !== key) return;
+      timeline.add(boundary.frames);
+      if (!box.querySelector("canvas")) {
+        box.innerHTML = `<figure><figcaption><span>${esc(job.label || job.spec.optimizer.name)}</span><span></span></figcaption>
+          <canvas data-boundary="${esc(jobId)}"></canvas></figure>`;
+      }
+      const canvas = box.querySelector("canvas");
+      canvas.dataset.epoch = String(boundary.epoch);
+      drawBoundary(canvas, boundary);
+      box.querySelector("figcaption > span:last-child").textContent = epoch === null
+        ? `accuracy ${fmt.acc(job.result?.accuracy)} · epoch ${boundary.epoch}`
+        : `epoch ${boundary.epoch}${job.status === "running" && timeline.epoch() === null ? " · live" : ""}`;
+    }).catch((error) => {
+      if (shown !== key) return;
+      if (error.status === 422) shown = "none"; // a model of other than 2 features: never asked again
+      if (!box.querySelector("canvas")) box.innerHTML = `<div class="wait">${esc(error.message)}</div>`;
+    });
   }
 
   function showError(error) { root.querySelector("#j-error").textContent = error.message; }
@@ -77,7 +110,7 @@ export function jobView(root, jobId) {
     }
   }
 
-  root.querySelector("#j-boundary").innerHTML = `<div class="wait">drawn when the job has succeeded</div>`;
+  root.querySelector("#j-boundary").innerHTML = `<div class="wait">drawn as the job trains</div>`;
   root.querySelector("#j-log").addEventListener("change", (event) => chart.setLog(event.target.checked));
   root.querySelector("#j-edit").addEventListener("click", () => job && writeSpec(job.spec));
   root.querySelector("#j-cancel").addEventListener("click", async (event) => {
