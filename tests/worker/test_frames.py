@@ -4,10 +4,14 @@ member's parameters at the frame epochs, the last one equal to the final model; 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
+import redis
+from rq import Queue
 
 from core.boundary import decision_boundary
+from core.config import Settings
 from core.frames import frame_epochs
 from core.queue import JobQueue
 from core.store import JobStore, npz_to_arrays
@@ -101,3 +105,27 @@ def test_frames_stored_before_a_hand_back_stay_and_the_resumed_run_adds_the_rest
         after = frame(store, job_id, epoch)
         assert all(np.array_equal(after[name], array) for name, array in kept.items()), epoch
     assert_last_frame_is_the_model(store, job_id, 6000)
+
+
+class FirstFramesFail(JobStore):
+    """The real store, whose first ``save_frames`` fails as a write to a Redis that went away does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failed: list[list[int]] = []  # the epochs each failed call carried
+
+    def save_frames(self, frames: Any) -> None:
+        if not self.failed:
+            self.failed.append(sorted({epoch for by_epoch in frames.values() for epoch in by_epoch}))
+            raise redis.ConnectionError("Redis went away")
+        super().save_frames(frames)
+
+
+def test_frames_whose_write_failed_are_written_by_a_later_flush(
+    redis_client: redis.Redis, settings: Settings, queue: Queue
+) -> None:
+    store = FirstFramesFail(redis_client, settings)
+    job_id = create(store, optimizer={"name": "adam"}, epochs=2000, record_every=10)
+    assert execute(JobQueue(store, queue, settings), job_id) == "succeeded"
+    assert store.failed and store.failed[0], "a write that carried frames failed"
+    assert store.frame_epochs(job_id) == frame_epochs(2000, settings.boundary_frames)
