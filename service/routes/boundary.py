@@ -114,7 +114,7 @@ def get_boundary(
 
 def _parameters_bytes(
     store: JobStore, record: JobRecord, epoch: int | None, frames: list[int]
-) -> tuple[int | None, bytes]:
+) -> tuple[int, bytes]:
     """The epoch and the ``.npz`` of the parameters to draw: the final model's (its epochs completed) without
     ``epoch``, else the frame at the largest recorded epoch ≤ ``epoch``; a Conflict when there is none."""
     model = store.get_model_bytes(record.id) if epoch is None and record.status == SUCCEEDED else None
