@@ -214,6 +214,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Training points drawn over a decision boundary at most (an even subset beyond).",
     )
+    boundary_frames: int = Field(
+        default=20,
+        ge=0,
+        description="Parameter snapshots a 2-feature job keeps over its training, for GET "
+        "/jobs/{id}/boundary?epoch= (at epochs evenly spread from 1 to the last); 0: off.",
+    )
+    max_frame_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="Bytes of frames one job keeps at most (float32 parameters): a model with more "
+        "parameters gets fewer frames, or none.",
+    )
 
     log_format: Literal["text", "json"] = Field(
         default="text",

@@ -41,6 +41,10 @@ class Keys:
         """``P:job:{id}:checkpoint``: the latest trainer state (``.npz``)."""
         return f"{self.job(job_id)}:checkpoint"
 
+    def frames(self, job_id: str) -> str:
+        """``P:job:{id}:frames``: snapshots of the parameters during training (a hash: epoch -> ``.npz``)."""
+        return f"{self.job(job_id)}:frames"
+
     def cancel(self, job_id: str) -> str:
         """``P:job:{id}:cancel``: present once a cancel was asked for."""
         return f"{self.job(job_id)}:cancel"
@@ -62,6 +66,7 @@ class Keys:
             self.costs(job_id),
             self.model(job_id),
             self.checkpoint(job_id),
+            self.frames(job_id),
             self.cancel(job_id),
             *(self.curve(job_id, block) for block in CURVE_BLOCKS),
         ]
@@ -170,6 +175,14 @@ LAYOUT: tuple[KeyInfo, ...] = (
         _P.checkpoint("{job_id}"),
         "string",
         "`trainer.Checkpoint.to_bytes()` (`.npz`): the latest state of a running job, to resume it",
+        "the result TTL, refreshed on every save",
+    ),
+    KeyInfo(
+        _P.frames("{job_id}"),
+        "hash",
+        "a 2-feature job's parameters during training, for `GET /jobs/{job_id}/boundary?epoch=`: field = "
+        "the epoch (decimal), value = `.npz` of `W1, b1, … WL, bL` as float32; at most `boundary_frames` "
+        "epochs (`core.frames`), `max_frame_bytes` in all",
         "the result TTL, refreshed on every save",
     ),
     KeyInfo(

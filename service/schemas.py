@@ -330,6 +330,15 @@ class BoundaryPublic(BaseModel):
     y: list[float] = Field(description="The grid's feature-2 values, ascending.")
     probabilities: list[list[float]] = Field(description="One row per y value, one column per x value.")
     points: BoundaryPoints
+    epoch: int | None = Field(
+        description="The epoch of the parameters drawn: the frame's with ?epoch=, else the job's epochs "
+        "completed.",
+        examples=[500],
+    )
+    frames: list[int] = Field(
+        description="The epochs the job has frames of (for ?epoch=), ascending; empty if none.",
+        examples=[[1, 527, 1053, 10000]],
+    )
 
 
 class PointEvent(BaseModel):

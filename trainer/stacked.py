@@ -28,7 +28,7 @@ from trainer.config import TrainConfig
 from trainer.data import check_arrays, split_validation
 from trainer.errors import CheckpointError
 from trainer.live_stack import LiveStack
-from trainer.network import initialize_parameters, layer_sizes, pack, parameter_count
+from trainer.network import initialize_parameters, layer_sizes, pack, parameter_count, unpack
 from trainer.optimizers import make_optimizer
 from trainer.schedules import learning_rate_for_epoch
 from trainer.stack_checkpoint import COMPLETED, DIVERGED, RUNNING, STOPPED, MemberState, StackCheckpoint
@@ -118,6 +118,12 @@ class StackedTraining:
             records.epochs_completed.copy(),
             records.steps.copy(),
         )
+
+    def member_parameters(self, member: int) -> dict[str, np.ndarray]:
+        """Member ``member``'s current ``W1, b1 ... WL, bL`` (fresh arrays; its last ones once it ended)."""
+        if member in self.records.ended:
+            return unpack(self.records.ended[member][0], self.sizes)
+        return unpack(self._live.parameters[self._live.members.index(member)], self.sizes)
 
     def _member_state(self, member: int) -> MemberState:
         if member in self.records.ended:

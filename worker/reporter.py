@@ -1,5 +1,6 @@
-"""Streams one run to the store from the trainer's callbacks: cost points, progress and checkpoints, all
-written by a thread of the reporter's own, so that a slow or frozen Redis never holds up training."""
+"""Streams one run to the store from the trainer's callbacks: cost points, progress, boundary frames and
+checkpoints, all written by a thread of the reporter's own, so that a slow or frozen Redis never holds up
+training."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import redis
 
 from core.store import JobStore
 from trainer import CostPoint
+from worker.frames import Frames
 from worker.watch import Watch
 
 FLUSH_SECONDS = 0.1
@@ -42,13 +44,15 @@ def write_until_done(write: Callable[[], T], timeout: float = FINAL_WRITE_SECOND
 class RunReporter:
     """Streams one run (one job, or the members of a stack) to the store, from a writer thread.
 
-    The training thread only hands things over: ``on_point`` buffers a point, ``on_epoch`` notes the epoch
-    and, every ``checkpoint_seconds``, takes a ``snapshot()`` of the trainer's state (its bytes), and
+    The training thread only hands things over: ``on_point`` buffers a point, ``on_epoch`` notes the epoch,
+    at a frame epoch of ``frames`` buffers each member's frame (a member that ended gets no more) and,
+    every ``checkpoint_seconds``, takes a ``snapshot()`` of the trainer's state (its bytes), and
     :meth:`after_points` queues a write (a stack member's end). The writer thread writes, every flush
     interval (``FLUSH_SECONDS`` for up to ``MEMBERS_PER_FLUSH_INTERVAL`` members and as much again for each
     further such group, at most ``MAX_FLUSH_SECONDS``), in this order and only once the one before it
     succeeded: every member's buffered points and progress with the training steps done since the last
-    write (``count_steps()``, for ``P:stats``) in one pipelined round trip; then the newest unwritten
+    write (``count_steps()``, for ``P:stats``) in one pipelined round trip; then the buffered frames, every
+    member's in one round trip (``JobStore.save_frames``); then the newest unwritten
     checkpoint, through ``save_state(snapshot, training seconds)`` (the seconds ``spent`` before this run,
     plus this run's up to the snapshot); then the queued writes. So a checkpoint is stored only after the
     points up to its epoch, and a member's end only after its last points.
@@ -78,12 +82,15 @@ class RunReporter:
         count_steps: Callable[[], int],
         epoch: int = 0,
         spent: float = 0.0,
+        frames: Frames | None = None,
     ) -> None:
         self.store, self.watch, self.shutdown = store, watch, shutdown
         self.snapshot, self.save_state, self.count_steps = snapshot, save_state, count_steps
         self.counted_steps = count_steps()  # steps already added to the metrics' count
         self.pending: dict[str, list[tuple[int, float]]] = {job_id: [] for job_id in watch.job_ids}
         self.epoch = epoch
+        self.frames = frames
+        self.pending_frames: dict[str, dict[int, bytes]] = {}  # member -> epoch -> frame, not yet written
         self.ended: dict[str, int] = {}  # member -> the epochs it ended with
         self.handing_back = False
         self.checkpoint_seconds = checkpoint_seconds
@@ -129,9 +136,11 @@ class RunReporter:
             self._queued.append(write)
 
     def on_epoch(self, epoch: int) -> None:
-        """After each epoch: note it; snapshot the state when a checkpoint is due; on a shutdown, snapshot
-        and stop every member."""
+        """After each epoch: note it; take the running members' frames at a frame epoch; snapshot the state
+        when a checkpoint is due; on a shutdown, snapshot and stop every member."""
         self.epoch = epoch
+        if self.frames is not None:
+            self._take_frames(epoch)
         if self.shutdown.is_set() and not self.handing_back:
             self.handing_back = True
             self._take_snapshot()
@@ -150,6 +159,14 @@ class RunReporter:
             )
         if self._error is not None:
             raise self._error
+
+    def _take_frames(self, epoch: int) -> None:
+        with self._lock:
+            running = [job_id for job_id in self.watch.job_ids if job_id not in self.ended]
+        taken = self.frames.take(epoch, running)
+        with self._lock:
+            for job_id, data in taken.items():
+                self.pending_frames.setdefault(job_id, {})[epoch] = data
 
     def _take_snapshot(self) -> None:
         now = time.monotonic()
@@ -185,11 +202,12 @@ class RunReporter:
                 return
 
     def _write(self) -> None:
-        """One flush: the points and progress, then the newest checkpoint, then the queued writes; what
-        fails stays for the next flush."""
+        """One flush: the points and progress, then the frames, then the newest checkpoint, then the queued
+        writes; what fails stays for the next flush."""
         epoch = self.epoch
         with self._lock:
             points, self.pending = self.pending, {job_id: [] for job_id in self.pending}
+            frames, self.pending_frames = self.pending_frames, {}
             checkpoint, self._checkpoint = self._checkpoint, None
             queued, self._queued = self._queued, []
             ended = dict(self.ended)
@@ -200,6 +218,9 @@ class RunReporter:
                 self.store.append_progress(runs, steps - self.counted_steps)
                 self._written, self.counted_steps = (epoch, ended), steps
                 points = {}
+            if frames:
+                self.store.save_frames(frames)
+                frames = {}
             if checkpoint is not None:
                 self.save_state(*checkpoint)
                 checkpoint = None
@@ -210,6 +231,8 @@ class RunReporter:
             with self._lock:
                 for job_id, older in points.items():
                     self.pending[job_id] = older + self.pending[job_id]
+                for job_id, older_frames in frames.items():
+                    self.pending_frames[job_id] = older_frames | self.pending_frames.get(job_id, {})
                 if self._checkpoint is None:
                     self._checkpoint = checkpoint
                 self._queued = queued + self._queued

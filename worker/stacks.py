@@ -10,7 +10,8 @@ solo job (``worker.tasks``):
 2. The data is the members' shared dataset; the stack's time limit comes from its size
    (``worker.timeouts.stack_time_limit``). A stack checkpoint (every member's state) resumes it.
 3. While it trains, one :class:`worker.watch.Watch` stops a member on its cancel, or when another run owns
-   it; one :class:`worker.reporter.RunReporter` streams every member's points and progress.
+   it; one :class:`worker.reporter.RunReporter` streams every member's points and progress, and the
+   boundary frames of each member still training (:mod:`worker.frames`).
 4. A member that stops early has its end written as it ends (``on_done``), by the reporter's writer
    thread right after the member's last points: ``canceled``, ``failed`` ("diverged at epoch N", "timed
    out after N s"); the others go on. The members that succeed all end together, at the last epoch: once
@@ -37,6 +38,7 @@ from core.store import JobStore, StackRecord
 from trainer import MemberResult, StackCheckpoint, StackedTraining
 from trainer.errors import CheckpointError, ConfigError, DataError
 from worker.context import worker_shutdown
+from worker.frames import Frames
 from worker.reporter import RunReporter, write_until_done
 from worker.tasks import finish, process_jobs, report_end, report_ends, result_of
 from worker.timeouts import stack_time_limit
@@ -79,6 +81,14 @@ def execute_stack(jobs: JobQueue, stack_id: str, settings: Settings, shutdown: t
         def save_state(checkpoint: bytes, seconds: float) -> None:
             store.save_stack_state(stack_id, checkpoint, seconds)
 
+        index = {job_id: i for i, job_id in enumerate(stack.members)}
+        frames = Frames.plan(
+            training.sizes,
+            training.configs[0].epochs,
+            settings,
+            lambda job_id: training.member_parameters(index[job_id]),
+        )
+
         with RunReporter(
             store,
             watch,
@@ -89,9 +99,9 @@ def execute_stack(jobs: JobQueue, stack_id: str, settings: Settings, shutdown: t
             count_steps=lambda: int(training.records.steps.sum()),
             epoch=training.epoch,
             spent=spent,
+            frames=frames,
         ) as reporter:
             ended = _Ends(jobs, stack, run_id, mine, reporter, limit)
-            index = {job_id: i for i, job_id in enumerate(stack.members)}
             others = {i for job_id, i in index.items() if job_id not in mine}
             training.run(
                 on_point=lambda member, point: reporter.on_point(stack.members[member], point),

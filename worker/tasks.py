@@ -11,7 +11,8 @@
 3. Resume from the job's stored checkpoint if there is one (a worker was lost or stopped mid-job): cost
    points after the checkpoint's epoch are dropped, so the resumed run appends one continuous history,
    and the training seconds up to the checkpoint count against the limit.
-4. Train, streaming through a :class:`worker.reporter.RunReporter`.
+4. Train, streaming through a :class:`worker.reporter.RunReporter` (with the job's boundary frames,
+   :mod:`worker.frames`).
 5. End in exactly one way: ``succeeded`` (result and parameters stored), ``canceled`` (costs so far
    kept), ``failed`` ("diverged at epoch N", "timed out after N s", a data error's message), handed back
    (``queued`` from a fresh checkpoint) when the worker shuts down, or nothing at all when another run owns
@@ -45,6 +46,7 @@ from core.store import JobStore, connect
 from trainer import Checkpoint, MemberResult, Training, TrainResult
 from trainer.errors import CheckpointError, ConfigError, DataError, DivergedError
 from worker.context import worker_shutdown
+from worker.frames import Frames
 from worker.reporter import RunReporter, write_until_done
 from worker.timeouts import job_time_limit
 from worker.watch import Watch
@@ -150,6 +152,9 @@ def execute(jobs: JobQueue, job_id: str, settings: Settings, shutdown: threading
             count_steps=lambda: training.step,
             epoch=training.epoch,
             spent=spent,
+            frames=Frames.plan(
+                training.sizes, training.config.epochs, settings, lambda _: training.parameters()
+            ),
         ) as reporter:
             return _train(jobs, job_id, run_id, training, reporter, limit)
 

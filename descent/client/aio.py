@@ -151,14 +151,18 @@ class AsyncDescentClient:
     ) -> Prediction:
         return await self.send(calls.predict(job_id, *examples(X, rows)))
 
-    async def boundary(self, job_id: str, grid: int | None = None) -> BoundaryPublic:
+    async def boundary(
+        self, job_id: str, grid: int | None = None, epoch: int | None = None
+    ) -> BoundaryPublic:
         """A succeeded 2-feature model's decision boundary: its output over a grid (at most ``grid`` points
-        per axis), and the data points."""
-        return await self.send(calls.get_boundary(job_id, grid))
+        per axis), and the data points; with ``epoch``, the boundary of the frame at the largest recorded
+        epoch ≤ ``epoch`` (any job that has one, running too)."""
+        return await self.send(calls.get_boundary(job_id, grid, epoch))
 
-    async def boundary_image(self, job_id: str, fmt: str = "png") -> bytes:
-        """The decision boundary drawn as the course draws it, PNG or SVG."""
-        return await self.send(calls.boundary_image(job_id, fmt))
+    async def boundary_image(self, job_id: str, fmt: str = "png", epoch: int | None = None) -> bytes:
+        """The decision boundary drawn as the course draws it, PNG or SVG (at ``epoch``: see
+        :meth:`boundary`)."""
+        return await self.send(calls.boundary_image(job_id, fmt, epoch))
 
     async def plot(self, job_ids: list[str], fmt: str = "svg", log: bool = False) -> bytes:
         """The jobs' cost histories on one chart, SVG or PNG."""

@@ -167,13 +167,15 @@ def delete_dataset(dataset_id: str) -> Call[None]:
     return Call("DELETE", f"/datasets/{quote(dataset_id, safe='')}", lambda _: None, safe=False)
 
 
-def get_boundary(job_id: str, grid: int | None) -> Call[BoundaryPublic]:
-    params = {} if grid is None else {"grid": grid}
+def get_boundary(job_id: str, grid: int | None, epoch: int | None = None) -> Call[BoundaryPublic]:
+    given = {"grid": grid, "epoch": epoch}
+    params = {name: value for name, value in given.items() if value is not None}
     return Call("GET", _job(job_id, "/boundary"), _model(BoundaryPublic), safe=True, params=params)
 
 
-def boundary_image(job_id: str, fmt: str) -> Call[bytes]:
-    return Call("GET", _job(job_id, "/boundary"), _content, safe=True, params={"format": fmt})
+def boundary_image(job_id: str, fmt: str, epoch: int | None = None) -> Call[bytes]:
+    params = {"format": fmt, **({"epoch": epoch} if epoch is not None else {})}
+    return Call("GET", _job(job_id, "/boundary"), _content, safe=True, params=params)
 
 
 def plot_costs(job_ids: list[str], fmt: str, log: bool) -> Call[bytes]:

@@ -164,14 +164,16 @@ class DescentClient:
         """Probabilities and labels for ``X`` (features × examples) or ``rows`` (one example per row)."""
         return self.send(calls.predict(job_id, *examples(X, rows)))
 
-    def boundary(self, job_id: str, grid: int | None = None) -> BoundaryPublic:
+    def boundary(self, job_id: str, grid: int | None = None, epoch: int | None = None) -> BoundaryPublic:
         """A succeeded 2-feature model's decision boundary: its output over a grid (at most ``grid`` points
-        per axis), and the data points."""
-        return self.send(calls.get_boundary(job_id, grid))
+        per axis), and the data points; with ``epoch``, the boundary of the frame at the largest recorded
+        epoch ≤ ``epoch`` (any job that has one, running too)."""
+        return self.send(calls.get_boundary(job_id, grid, epoch))
 
-    def boundary_image(self, job_id: str, fmt: str = "png") -> bytes:
-        """The decision boundary drawn as the course draws it, PNG or SVG."""
-        return self.send(calls.boundary_image(job_id, fmt))
+    def boundary_image(self, job_id: str, fmt: str = "png", epoch: int | None = None) -> bytes:
+        """The decision boundary drawn as the course draws it, PNG or SVG (at ``epoch``: see
+        :meth:`boundary`)."""
+        return self.send(calls.boundary_image(job_id, fmt, epoch))
 
     def upload_dataset(self, file: str | Path | bytes, filename: str | None = None) -> DatasetPublic:
         """Upload a .csv (label last), .npy or .npz (X, Y) file, or its bytes with ``filename``."""

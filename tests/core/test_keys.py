@@ -35,11 +35,13 @@ def test_what_the_store_writes_matches_the_layout(store: JobStore) -> None:
     record = store.create_job(TrainingSpec())
     store.append_costs(record.id, [(1, 0.5)])
     store.request_cancel(record.id)
+    store.save_frames({record.id: {1: b"frame"}})
     written = {key.decode() for key in store.redis.keys(f"{store.keys.prefix}:*")}
     expected = {
         store.keys.job(record.id),
         store.keys.costs(record.id),
         store.keys.cancel(record.id),
+        store.keys.frames(record.id),
         store.keys.events(record.id),
         *store.curve_keys(record.id),
         store.keys.owner_jobs("public"),

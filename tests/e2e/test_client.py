@@ -218,6 +218,11 @@ def test_an_experiment_through_the_client(descent: DescentClient) -> None:
     boundary = descent.boundary(member)
     assert boundary.job_id == member and len(boundary.probabilities) == len(boundary.y)
     assert descent.boundary_image(member).startswith(b"\x89PNG")
+    first = descent.boundary(member, grid=20, epoch=1)
+    assert first.epoch == 1 and first.frames == boundary.frames and boundary.frames[0] == 1
+    assert boundary.epoch == boundary.frames[-1], "the last frame is the final model's epoch"
+    image = descent.boundary_image(member, epoch=1)
+    assert image.startswith(b"\x89PNG") and image != descent.boundary_image(member)
 
 
 def test_the_async_client_draws_an_experiment(api_url: str, workers: list) -> None:
@@ -229,13 +234,14 @@ def test_the_async_client_draws_an_experiment(api_url: str, workers: list) -> No
             return (
                 await client.plot_experiment(experiment.id, fmt="png"),
                 await client.plot(job_ids, fmt="png", log=True),
-                await client.boundary(job_ids[0], grid=20),
+                await client.boundary(job_ids[0], grid=20, epoch=50),
             )
 
     figure, curves, boundary = asyncio.run(run())
     assert figure.startswith(b"\x89PNG") and curves.startswith(b"\x89PNG")
     assert boundary.points.label and set(boundary.points.label) <= {0, 1}
     assert len(boundary.x) == len(boundary.y) == 20
+    assert boundary.epoch == max(e for e in boundary.frames if e <= 50), "the frame at or before epoch 50"
 
 
 def test_upload_list_and_delete_a_dataset(descent: DescentClient) -> None:

@@ -1,8 +1,8 @@
 """A frozen Redis (SIGSTOP: it accepts connections and never answers) adds nothing to a job's training time.
 
 Two workers train the same job at the same time, one on the suite's Redis and one on a Redis of this
-test's own, which is frozen for 10 s while its job trains. Both end with the same, complete cost history,
-and the freeze adds under 1 s (issue 15) to the frozen side's training seconds.
+test's own, which is frozen for 10 s while its job trains. Both end with the same, complete cost history
+and boundary frames, and the freeze adds under 1 s (issue 15) to the frozen side's training seconds.
 
 What the freeze adds is measured on the training thread itself (the worker process's main thread: a
 ``SimpleWorker`` runs its job there), from the kernel's accounting in ``/proc/PID/task/TID/schedstat``:
@@ -25,6 +25,7 @@ import psutil
 import pytest
 
 from core.config import Settings
+from core.frames import frame_epochs
 from core.store import JobStore
 from descent.embedded_redis import stop_process
 from tests.e2e.helpers import start_worker, wait_for
@@ -114,4 +115,6 @@ def test_a_10_s_freeze_adds_under_1_s_to_the_training_and_loses_no_point(
     history = fault_store.costs_since(frozen)
     assert [epoch for epoch, _ in history] == [*range(1, EPOCHS, 100), EPOCHS]
     assert history == store.costs_since(steady)
+    frames = frame_epochs(EPOCHS, settings.boundary_frames)
+    assert fault_store.frame_epochs(frozen) == store.frame_epochs(steady) == frames, "kept through it"
     assert "write failed" in frozen_log.read_text(), "the worker's writes did meet the frozen Redis"

@@ -1,5 +1,6 @@
 """GET /jobs/{id}/boundary: the course's decision boundary of a succeeded 2-feature job, as JSON, PNG and
-SVG; capped by its settings; 409 before the job succeeded, 422 for a model of another width."""
+SVG; capped by its settings; 409 before the job succeeded, 422 for a model of another width; with
+?epoch=, the boundary of a frame taken during training, for a job in any status."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from fastapi.testclient import TestClient
 from matplotlib.image import imread
 
 from core.config import Settings
-from core.store import JobStore
+from core.frames import frame_bytes, frame_epochs
+from core.queue import JobQueue
+from core.store import JobStore, npz_to_arrays
 from service.main import create_app
+from tests.worker.test_tasks import create, execute
 from trainer.network import initialize_parameters, predict_proba
 
 X = [[-0.5, 0.0, 0.3, 1.0, 1.5], [0.2, -0.1, 0.3, 0.1, 0.4]]
@@ -117,3 +121,66 @@ def test_unfinished_jobs_and_other_widths_get_clear_errors(client: TestClient, s
     response = client.get(f"/jobs/{job_id}/boundary", params={"format": "gif"})
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "format"]
     assert client.get(f"/jobs/{'f' * 32}/boundary").status_code == 404
+
+
+def test_epoch_draws_the_frame_at_or_before_it_and_lists_the_frames(
+    client: TestClient, store: JobStore, jobs: JobQueue
+) -> None:
+    job_id = create(store, optimizer={"name": "adam", "learning_rate": 0.01}, epochs=200, record_every=10)
+    assert execute(jobs, job_id) == "succeeded"
+    frames = frame_epochs(200, jobs.settings.boundary_frames)
+    final = client.get(f"/jobs/{job_id}/boundary", params={"grid": 20}).json()
+    assert final["epoch"] == 200 and final["frames"] == frames
+    first = client.get(f"/jobs/{job_id}/boundary", params={"grid": 20, "epoch": 1})
+    assert first.status_code == 200, first.text
+    assert first.json()["epoch"] == 1 and first.json()["frames"] == frames
+    assert first.headers["cache-control"] == "private, max-age=3600", "a finished job's frames never change"
+    assert first.json()["probabilities"] != final["probabilities"]
+    between = frames[3] + 1
+    body = client.get(f"/jobs/{job_id}/boundary", params={"grid": 20, "epoch": between}).json()
+    assert body["epoch"] == frames[3], "the largest recorded epoch at or before ?epoch="
+    found = store.get_frame(job_id, frames[3])
+    assert found is not None
+    parameters = {k: v.astype(np.float64) for k, v in npz_to_arrays(found[1]).items()}
+    x, y = body["x"][7], body["y"][11]
+    expected = predict_proba(parameters, np.array([[x], [y]]))[0, 0]
+    assert body["probabilities"][11][7] == pytest.approx(expected, abs=1e-4)
+    last = client.get(f"/jobs/{job_id}/boundary", params={"grid": 20, "epoch": 10**6}).json()
+    assert last["epoch"] == 200 and last["probabilities"] == final["probabilities"]
+    png = client.get(f"/jobs/{job_id}/boundary", params={"format": "png", "epoch": 1})
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content != client.get(f"/jobs/{job_id}/boundary", params={"format": "png"}).content
+
+
+def test_a_running_jobs_boundary_is_live_and_not_cached(client: TestClient, store: JobStore) -> None:
+    body = {"epochs": 20, "layers": [4], "dataset": {"X": X, "Y": Y}}
+    job_id = client.post("/jobs", json=body).json()["id"]
+    assert store.start_run(job_id, "run", rq_job=job_id)
+    flipped = {**SPLIT_AT_ZERO, "W2": -SPLIT_AT_ZERO["W2"]}
+    store.save_frames({job_id: {5: frame_bytes(SPLIT_AT_ZERO), 10: frame_bytes(flipped)}})
+    early = client.get(f"/jobs/{job_id}/boundary", params={"epoch": 4})
+    assert early.status_code == 409 and "epoch 5" in early.json()["detail"]
+    assert client.get(f"/jobs/{job_id}/boundary").status_code == 409, "no final model while running"
+    response = client.get(f"/jobs/{job_id}/boundary", params={"epoch": 9})
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store", "a running job's frames grow"
+    body = response.json()
+    assert body["epoch"] == 5 and body["frames"] == [5, 10]
+    x = np.array(body["x"])
+    row = np.array(body["probabilities"][0])
+    assert np.all(row[x > 0.01] > 0.5) and np.all(row[x < -0.01] < 0.5), "label 1 right of x1 = 0"
+    later = np.array(client.get(f"/jobs/{job_id}/boundary", params={"epoch": 10}).json()["probabilities"][0])
+    assert np.all(later[x > 0.01] < 0.5), "the frame at epoch 10 is the flipped model"
+    for bad in (0, -1):
+        response = client.get(f"/jobs/{job_id}/boundary", params={"epoch": bad})
+        assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "epoch"]
+
+
+def test_epoch_on_a_model_of_another_width_is_a_422(client: TestClient, store: JobStore) -> None:
+    three = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]]
+    wide, _ = succeeded(client, store, {"X": three, "Y": [0, 1]}, n_features=3)
+    response = client.get(f"/jobs/{wide}/boundary", params={"epoch": 1})
+    assert response.status_code == 422 and "3 features" in response.json()["detail"][0]["msg"]
+    job_id, _ = succeeded(client, store, {"X": X, "Y": Y})
+    response = client.get(f"/jobs/{job_id}/boundary", params={"epoch": 1})
+    assert response.status_code == 409 and "none" in response.json()["detail"], "2 features, no frames"

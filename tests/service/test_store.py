@@ -147,3 +147,40 @@ def test_costs_page_reads_status_and_points_together(store: JobStore) -> None:
         [(101, 0.6)],
     )
     assert store.costs_page("f" * 32) is None and store.costs_page("not-an-id") is None
+
+
+def test_frames_of_several_jobs_are_saved_together_and_read_at_or_before_an_epoch(
+    store: JobStore, redis_client: redis.Redis, settings
+) -> None:
+    a, b = (store.create_job(TrainingSpec()).id for _ in range(2))
+    store.save_frames({a: {1: b"a1", 50: b"a50", 100: b"a100"}, b: {1: b"b1"}})
+    store.save_frames({a: {50: b"a50 again", 150: b"a150"}})  # a resumed run writes an epoch again
+    assert store.frame_epochs(a) == [1, 50, 100, 150] and store.frame_epochs(b) == [1]
+    assert store.get_frame(a, 1) == (1, b"a1")
+    assert store.get_frame(a, 99) == (50, b"a50 again"), "the largest recorded epoch at or before 99"
+    assert store.get_frame(a, 100) == (100, b"a100")
+    assert store.get_frame(a, 10**6) == (150, b"a150")
+    assert store.get_frame(b, 7) == (1, b"b1")
+    store.save_frames({a: {10: b"a10"}})
+    assert store.get_frame(a, 9) == (1, b"a1") and store.get_frame(a, 10) == (10, b"a10")
+    for job_id in (a, b):
+        ttl = redis_client.ttl(store.keys.frames(job_id))
+        assert settings.result_ttl_seconds - 5 <= ttl <= settings.result_ttl_seconds
+
+
+def test_a_job_without_frames_has_none_below_its_first_or_at_all(store: JobStore) -> None:
+    job_id = store.create_job(TrainingSpec()).id
+    assert store.frame_epochs(job_id) == [] and store.get_frame(job_id, 10) is None
+    store.save_frames({job_id: {5: b"five"}})
+    assert store.get_frame(job_id, 4) is None and store.get_frame(job_id, 5) == (5, b"five")
+
+
+def test_frames_expire_with_their_job(store: JobStore, redis_client: redis.Redis, settings) -> None:
+    job = store.create_job(TrainingSpec())
+    assert store.start_run(job.id, "run", rq_job=job.id)
+    store.save_frames({job.id: {1: b"frame"}})
+    redis_client.persist(store.keys.frames(job.id))  # as if saved without a TTL: the end must give it one
+    assert store.mark_canceled(job.id)
+    ttl = redis_client.ttl(store.keys.frames(job.id))
+    assert settings.result_ttl_seconds - 5 <= ttl <= settings.result_ttl_seconds
+    assert store.keys.frames(job.id) in store.keys.job_parts(job.id)

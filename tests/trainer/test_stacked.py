@@ -176,6 +176,32 @@ def test_stopping_one_member_leaves_the_others_going():
             assert_equal_runs(result, train(X, Y, config))
 
 
+def test_member_parameters_are_each_members_own_as_it_trains_and_its_last_once_it_ended():
+    X, Y = make_moons()
+    configs = members((5, 2), 64, 6)  # 5 mini-batches an epoch
+    stack, seen, asked = StackedTraining(X, Y, configs), {}, 0
+
+    def stop_member_4_before_step_13():
+        nonlocal asked
+        asked += 1
+        return {4} if asked == 13 else ()
+
+    def on_epoch(epoch: int) -> None:
+        seen[epoch] = [stack.member_parameters(i) for i in range(len(configs))]
+
+    results = stack.run(on_epoch=on_epoch, should_stop=stop_member_4_before_step_13)
+    assert sorted(seen) == list(range(1, 7)) and results[4].epochs_completed == 2
+    for i, config in enumerate(configs):
+        solo, at = Training(X, Y, config), {}
+        solo.run(on_epoch=lambda epoch, solo=solo, at=at: at.__setitem__(epoch, solo.parameters()))
+        for epoch, members_at in seen.items():
+            expected = results[4].parameters if i == 4 and epoch > 2 else at[epoch]
+            for name, array in expected.items():
+                assert np.max(np.abs(members_at[i][name] - array)) <= TOLERANCE, (i, epoch, name)
+        for name, array in results[i].parameters.items():
+            assert np.array_equal(stack.member_parameters(i)[name], array), "after the run: its result's"
+
+
 def test_stopping_every_member_ends_the_stack_mid_epoch():
     X, Y = make_moons()
     configs = members((5, 2), 64, 10)
