@@ -129,8 +129,8 @@ class Settings(BaseSettings):
         default=30,
         ge=0,
         description="POST, PUT and PATCH requests of one client (its API key, or its address without keys) "
-        "answered 400, 413, 415 or 422 in a minute; past it, each such request of its is a 429 before its "
-        "body is read, until the minute ends (counted per API process); 0: no limit.",
+        "answered 400, 413, 415 or 422 in a minute; past it, each such request of its is a 429 (held 1 s) "
+        "before its body is read, until the minute ends (counted per API process); 0: no limit.",
     )
     rate_limit_jobs_per_minute: int = Field(
         default=60, ge=0, description="Job submissions per owner per minute (fixed window); 0: no limit."

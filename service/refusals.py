@@ -9,8 +9,10 @@ ends, each request of its that sends something is answered at once::
 
     429 {"detail": "… max_refusals_per_minute …"}   Retry-After: <seconds to the minute's end>
 
-with ``Connection: close``, before its body is read and before any route, Redis or parser sees it: a
-flood of bad requests costs the API a header lookup each, and the other clients' polls keep their pace.
+with ``Connection: close``, before its body is read and before any route, Redis or parser sees it, after
+holding the request :data:`HOLD_SECONDS` (a sleep: no CPU, and the body waits unread in the socket). So a
+client that ignores ``Retry-After`` gets one answer a second per connection, not hundreds: a flood of bad
+requests costs the API next to nothing, and the other clients' polls keep their pace.
 Reads (GET, HEAD, DELETE) are neither counted nor refused: they send nothing costly, and a page that asks
 for the boundaries of 64 models of 3 features (64 answers 422) must not lock its user out; a client over
 the limit still watches its jobs.
@@ -23,6 +25,7 @@ refused this way. 0 turns it off.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -39,6 +42,8 @@ from service.errors import error_response
 
 REFUSALS = frozenset({400, 413, 415, 422})
 """The answers counted against a client: what it sent cannot be taken."""
+HOLD_SECONDS = 1.0
+"""How long a request over the limit waits for its 429 (a client that honours Retry-After never does)."""
 SENDING = frozenset({"POST", "PUT", "PATCH"})
 """The methods counted and refused: the requests that send a body."""
 
@@ -73,6 +78,7 @@ class RefusalLimitMiddleware:
             return
         item, client = self.item, client_of(scope)
         if not self.limiter.test(item, client):
+            await asyncio.sleep(HOLD_SECONDS)
             await self.refuse(item, client)(scope, receive, send)
             return
 

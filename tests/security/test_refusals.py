@@ -5,6 +5,7 @@ is read; its reads, other clients and public paths do not."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -16,7 +17,7 @@ from core.config import Settings
 from core.store import JobStore
 from service.auth import owner_of
 from service.main import create_app
-from service.refusals import client_of
+from service.refusals import HOLD_SECONDS, client_of
 from tests.e2e.helpers import ServerThread
 from tests.security.conftest import KEY_A, KEY_B, bearer
 from tests.servers import free_port
@@ -44,7 +45,9 @@ def test_a_client_refused_too_often_gets_429_until_the_minute_ends(
 ) -> None:
     with TestClient(create_app(limited)) as client:
         refuse_three_ways(client, KEY_A)
+        started = time.monotonic()
         answer = client.post("/jobs", json={"epochs": 3}, headers=bearer(KEY_A))  # a good job, now refused
+        assert time.monotonic() - started >= HOLD_SECONDS, "held before its answer"
         assert answer.status_code == 429
         assert "max_refusals_per_minute" in answer.json()["detail"]
         assert 1 <= int(answer.headers["retry-after"]) <= 60
@@ -87,8 +90,8 @@ def server(limited: Settings, redis_client: redis.Redis) -> Iterator[ServerThrea
 
 
 def test_the_429_comes_before_the_body_is_sent(server: ServerThread) -> None:
-    """Once over the limit, a request whose 1 MB body is never sent is answered at once: nothing waits
-    for the body (a read of it would block until the 2 s socket timeout)."""
+    """Once over the limit, a request whose 1 MB body is never sent is answered after the hold alone:
+    nothing waits for the body (a read of it would block until the 2 s socket timeout)."""
     with httpx.Client(base_url=server.url) as client:
         refuse_three_ways(client, KEY_A)
     host, port = server.url.removeprefix("http://").split(":")
