@@ -1,19 +1,23 @@
 """Decision-boundary frames: the epochs at which a 2-feature job keeps a snapshot of its parameters, so that
 ``GET /jobs/{id}/boundary?epoch=N`` can draw the boundary as it was during training.
 
-A frame is the parameters ``W1, b1, … WL, bL`` as float32 (half the bytes of the model, and more than
-enough to draw a boundary at 0.01 steps), stored as ``.npz`` (``P:job:{id}:frames``, one field per epoch).
+A frame is the parameters as one flat vector in the trainer's layout (``trainer.network.pack``: per
+layer, ``W[l]`` transposed row by row, then ``b[l]``), little-endian float32: half the bytes of the model,
+more than enough to draw a boundary at 0.01 steps, and written in about a microsecond on the training
+thread (an ``.npz`` took 100 µs, 5 % of a 64-member sweep's training). The job's spec gives the layer
+sizes that read it back. Stored in ``P:job:{id}:frames``, one field per epoch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 
 import numpy as np
 
-from core.store.base import arrays_to_npz
+from trainer.network import parameter_count, unpack
 
-FRAME_ITEM_BYTES = 4
+FRAME_DTYPE = np.dtype("<f4")
+FRAME_ITEM_BYTES = FRAME_DTYPE.itemsize
 """Bytes of one parameter in a frame (float32)."""
 
 
@@ -38,6 +42,15 @@ def kept_frame_epochs(
     return frame_epochs(epochs, min(frames, budget))
 
 
-def frame_bytes(parameters: Mapping[str, np.ndarray]) -> bytes:
-    """The parameters as the ``.npz`` of a frame: each array cast to float32, names and order kept."""
-    return arrays_to_npz({name: np.asarray(array, dtype=np.float32) for name, array in parameters.items()})
+def frame_bytes(vector: np.ndarray) -> bytes:
+    """A frame: the flat parameter ``vector`` (``pack``'s layout) as little-endian float32 bytes."""
+    return np.asarray(vector, dtype=FRAME_DTYPE).tobytes()
+
+
+def frame_parameters(data: bytes, sizes: Sequence[int]) -> dict[str, np.ndarray]:
+    """The ``W1, b1, … WL, bL`` (float64) of a frame of a net of layer ``sizes``; ValueError if the
+    frame does not hold that net's number of parameters."""
+    vector = np.frombuffer(data, dtype=FRAME_DTYPE)
+    if vector.size != parameter_count(sizes):
+        raise ValueError(f"a frame of {vector.size} parameters is not one of a net {list(sizes)}")
+    return unpack(vector.astype(np.float64), sizes)

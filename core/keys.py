@@ -42,7 +42,7 @@ class Keys:
         return f"{self.job(job_id)}:checkpoint"
 
     def frames(self, job_id: str) -> str:
-        """``P:job:{id}:frames``: snapshots of the parameters during training (a hash: epoch -> ``.npz``)."""
+        """``P:job:{id}:frames``: the parameters during training (a hash: epoch -> float32 vector)."""
         return f"{self.job(job_id)}:frames"
 
     def cancel(self, job_id: str) -> str:
@@ -181,7 +181,8 @@ LAYOUT: tuple[KeyInfo, ...] = (
         _P.frames("{job_id}"),
         "hash",
         "a 2-feature job's parameters during training, for `GET /jobs/{job_id}/boundary?epoch=`: field = "
-        "the epoch (decimal), value = `.npz` of `W1, b1, … WL, bL` as float32; at most `boundary_frames` "
+        "the epoch (decimal), value = the parameters as one little-endian float32 vector in "
+        "`trainer.network.pack`'s layout (the spec's layers give the sizes); at most `boundary_frames` "
         "epochs (`core.frames`), `max_frame_bytes` in all",
         "the result TTL, refreshed on every save",
     ),

@@ -119,11 +119,16 @@ class StackedTraining:
             records.steps.copy(),
         )
 
+    def member_vector(self, member: int) -> np.ndarray:
+        """Member ``member``'s current parameters as one flat vector (``pack``'s layout), its last once it
+        ended: a view of the stack's own, valid until the next step."""
+        if member in self.records.ended:
+            return self.records.ended[member][0]
+        return self._live.parameters[self._live.members.index(member)]
+
     def member_parameters(self, member: int) -> dict[str, np.ndarray]:
         """Member ``member``'s current ``W1, b1 ... WL, bL`` (fresh arrays; its last ones once it ended)."""
-        if member in self.records.ended:
-            return unpack(self.records.ended[member][0], self.sizes)
-        return unpack(self._live.parameters[self._live.members.index(member)], self.sizes)
+        return unpack(self.member_vector(member), self.sizes)
 
     def _member_state(self, member: int) -> MemberState:
         if member in self.records.ended:

@@ -114,6 +114,11 @@ class Training:
         """The current ``W1, b1 ... WL, bL``."""
         return unpack(self._parameters, self.sizes)
 
+    def parameter_vector(self) -> np.ndarray:
+        """The current parameters as one flat vector (``pack``'s layout): a view of the run's own, valid
+        until the next step."""
+        return self._parameters
+
     def run(
         self,
         *,

@@ -1,14 +1,14 @@
 """What a run keeps of its parameters for ``GET /jobs/{id}/boundary?epoch=``: frames at a few epochs.
 
 The reporter (:class:`worker.reporter.RunReporter`) asks :meth:`Frames.take` at the end of every epoch;
-at a frame epoch it gets each still-running member's parameters as frame bytes (``core.frames``), which
-its writer thread stores. Only a model of exactly 2 features gets frames, and only as many as
-``max_frame_bytes`` holds (``core.frames.kept_frame_epochs``).
+at a frame epoch it gets each still-running member's parameter vector as frame bytes (``core.frames``: a
+float32 copy, about a microsecond), which its writer thread stores. Only a model of exactly 2 features
+gets frames, and only as many as ``max_frame_bytes`` holds (``core.frames.kept_frame_epochs``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,29 +17,30 @@ from core.config import Settings
 from core.frames import frame_bytes, kept_frame_epochs
 from trainer.network import parameter_count
 
-ParametersAt = Callable[[str], Mapping[str, np.ndarray]]
+VectorOf = Callable[[str], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Frames:
-    """The frame ``epochs`` of a run, and ``parameters_at(job_id)``: a member's current parameters."""
+    """The frame ``epochs`` of a run, and ``vector_of(job_id)``: a member's current parameters as one flat
+    vector (``trainer.network.pack``'s layout)."""
 
     epochs: frozenset[int]
-    parameters_at: ParametersAt
+    vector_of: VectorOf
 
     @classmethod
     def plan(
-        cls, sizes: Sequence[int], epochs: int, settings: Settings, parameters_at: ParametersAt
+        cls, sizes: Sequence[int], epochs: int, settings: Settings, vector_of: VectorOf
     ) -> Frames | None:
         """The frames of a run of nets ``sizes`` (layer sizes, inputs first) over ``epochs`` epochs; None
         when it keeps none (not 2 features, ``boundary_frames`` 0, or too large for ``max_frame_bytes``)."""
         chosen = kept_frame_epochs(
             sizes[0], parameter_count(sizes), epochs, settings.boundary_frames, settings.max_frame_bytes
         )
-        return cls(frozenset(chosen), parameters_at) if chosen else None
+        return cls(frozenset(chosen), vector_of) if chosen else None
 
     def take(self, epoch: int, job_ids: Iterable[str]) -> dict[str, bytes]:
         """Each job's frame bytes at ``epoch``; empty when ``epoch`` is not a frame epoch."""
         if epoch not in self.epochs:
             return {}
-        return {job_id: frame_bytes(self.parameters_at(job_id)) for job_id in job_ids}
+        return {job_id: frame_bytes(self.vector_of(job_id)) for job_id in job_ids}

@@ -86,7 +86,7 @@ def execute_stack(jobs: JobQueue, stack_id: str, settings: Settings, shutdown: t
             training.sizes,
             training.configs[0].epochs,
             settings,
-            lambda job_id: training.member_parameters(index[job_id]),
+            lambda job_id: training.member_vector(index[job_id]),
         )
 
         with RunReporter(

@@ -153,7 +153,7 @@ def execute(jobs: JobQueue, job_id: str, settings: Settings, shutdown: threading
             epoch=training.epoch,
             spent=spent,
             frames=Frames.plan(
-                training.sizes, training.config.epochs, settings, lambda _: training.parameters()
+                training.sizes, training.config.epochs, settings, lambda _: training.parameter_vector()
             ),
         ) as reporter:
             return _train(jobs, job_id, run_id, training, reporter, limit)

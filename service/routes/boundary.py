@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from core.boundary import decision_boundary
 from core.data import training_data
+from core.frames import frame_parameters
 from core.plots import MEDIA_TYPES, boundary_plot
 from core.spec import TrainingSpec
 from core.statuses import FINISHED, SUCCEEDED
@@ -20,6 +21,7 @@ from service.openapi import BINARY
 from service.routes.jobs import NOT_FOUND, find_job
 from service.schemas import BoundaryPoints, BoundaryPublic, ErrorBody
 from trainer.errors import DataError
+from trainer.network import layer_sizes
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -79,10 +81,9 @@ def get_boundary(
     label's regions filled, and the job's data points over them coloured by label. Without ``epoch`` the
     final model's (a succeeded job); with it, the frame's at the largest recorded epoch ≤ ``epoch``."""
     record = find_job(store, job_id, owner)
-    frames = store.frame_epochs(job_id)
-    shown, data = _parameters_bytes(store, record, epoch, frames)
-    parameters = _two_features(npz_to_arrays(data))
     spec = TrainingSpec.model_validate(record.spec)
+    frames = store.frame_epochs(job_id)
+    shown, parameters = _parameters(store, record, spec, epoch, frames)
     try:
         X, Y = training_data(store, spec)
     except DataError as exc:
@@ -112,20 +113,23 @@ def get_boundary(
     )
 
 
-def _parameters_bytes(
-    store: JobStore, record: JobRecord, epoch: int | None, frames: list[int]
-) -> tuple[int, bytes]:
-    """The epoch and the ``.npz`` of the parameters to draw: the final model's (its epochs completed) without
-    ``epoch``, else the frame at the largest recorded epoch ≤ ``epoch``; a Conflict when there is none."""
+def _parameters(
+    store: JobStore, record: JobRecord, spec: TrainingSpec, epoch: int | None, frames: list[int]
+) -> tuple[int, dict[str, np.ndarray]]:
+    """The epoch and the parameters to draw: the final model's (its epochs completed) without ``epoch``,
+    else the frame's at the largest recorded epoch ≤ ``epoch`` (frames are kept for 2 features only, so
+    its layer sizes are ``(2, *spec.layers, 1)``); a Conflict when there is none, a 422 for a model that
+    does not take 2 features."""
     model = store.get_model_bytes(record.id) if epoch is None and record.status == SUCCEEDED else None
     if epoch is None:
         if model is None:
             message = f"job {record.id} is {record.status}: only a succeeded job has a decision boundary"
             raise Conflict(message)
-        return record.epoch, model
+        return record.epoch, _two_features(npz_to_arrays(model))
     found = store.get_frame(record.id, epoch)
     if found is not None:
-        return found
+        shown, data = found
+        return shown, frame_parameters(data, layer_sizes(2, spec.layers))
     model = store.get_model_bytes(record.id) if not frames and record.status == SUCCEEDED else None
     if model is not None:  # a model of another width has no frames: a 422 says why
         _two_features(npz_to_arrays(model))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.frames import frame_bytes, frame_epochs, kept_frame_epochs
-from core.store import npz_to_arrays
+from core.frames import frame_bytes, frame_epochs, frame_parameters, kept_frame_epochs
+from trainer.network import pack, parameter_count
 
 
 @pytest.mark.parametrize(
@@ -44,10 +44,20 @@ def test_only_2_feature_models_keep_frames_and_the_budget_caps_their_count() -> 
     assert kept_frame_epochs(2, 30, 1000, 0, 1 << 20) == [], "0 frames: off"
 
 
-def test_a_frame_is_the_parameters_as_float32() -> None:
-    parameters = {"W1": np.array([[0.1, -2.0]]), "b1": np.array([[1 / 3]])}
-    frame = npz_to_arrays(frame_bytes(parameters))
-    assert list(frame) == ["W1", "b1"]
+def test_a_frame_is_the_parameter_vector_as_float32() -> None:
+    sizes = (2, 3, 1)
+    parameters = {
+        "W1": np.array([[0.1, -2.0], [1 / 3, 4.0], [5.0, -6.5]]),
+        "b1": np.array([[0.25], [-1.0], [1e-3]]),
+        "W2": np.array([[7.0, -0.125, 2 / 3]]),
+        "b2": np.array([[-0.5]]),
+    }
+    data = frame_bytes(pack(parameters, sizes))
+    assert len(data) == 4 * parameter_count(sizes), "4 bytes a parameter"
+    frame = frame_parameters(data, sizes)
+    assert list(frame) == ["W1", "b1", "W2", "b2"]
     for name, array in parameters.items():
-        assert frame[name].dtype == np.float32
-        assert np.array_equal(frame[name], array.astype(np.float32)), name
+        assert frame[name].shape == array.shape
+        assert np.array_equal(frame[name], array.astype(np.float32).astype(np.float64)), name
+    with pytest.raises(ValueError, match="not one of a net"):
+        frame_parameters(data, (2, 4, 1))

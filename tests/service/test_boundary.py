@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from matplotlib.image import imread
 
 from core.config import Settings
-from core.frames import frame_bytes, frame_epochs
+from core.frames import frame_bytes, frame_epochs, frame_parameters
 from core.queue import JobQueue
-from core.store import JobStore, npz_to_arrays
+from core.store import JobStore
 from service.main import create_app
 from tests.worker.test_tasks import create, execute
-from trainer.network import initialize_parameters, predict_proba
+from trainer.network import initialize_parameters, layer_sizes, pack, predict_proba
 
 X = [[-0.5, 0.0, 0.3, 1.0, 1.5], [0.2, -0.1, 0.3, 0.1, 0.4]]
 Y = [0, 1, 1, 0, 1]
@@ -141,7 +141,7 @@ def test_epoch_draws_the_frame_at_or_before_it_and_lists_the_frames(
     assert body["epoch"] == frames[3], "the largest recorded epoch at or before ?epoch="
     found = store.get_frame(job_id, frames[3])
     assert found is not None
-    parameters = {k: v.astype(np.float64) for k, v in npz_to_arrays(found[1]).items()}
+    parameters = frame_parameters(found[1], layer_sizes(2, [5, 2]))
     x, y = body["x"][7], body["y"][11]
     expected = predict_proba(parameters, np.array([[x], [y]]))[0, 0]
     assert body["probabilities"][11][7] == pytest.approx(expected, abs=1e-4)
@@ -157,7 +157,9 @@ def test_a_running_jobs_boundary_is_live_and_not_cached(client: TestClient, stor
     job_id = client.post("/jobs", json=body).json()["id"]
     assert store.start_run(job_id, "run", rq_job=job_id)
     flipped = {**SPLIT_AT_ZERO, "W2": -SPLIT_AT_ZERO["W2"]}
-    store.save_frames({job_id: {5: frame_bytes(SPLIT_AT_ZERO), 10: frame_bytes(flipped)}})
+    sizes = layer_sizes(2, [4])
+    frames = {5: frame_bytes(pack(SPLIT_AT_ZERO, sizes)), 10: frame_bytes(pack(flipped, sizes))}
+    store.save_frames({job_id: frames})
     early = client.get(f"/jobs/{job_id}/boundary", params={"epoch": 4})
     assert early.status_code == 409 and "epoch 5" in early.json()["detail"]
     assert client.get(f"/jobs/{job_id}/boundary").status_code == 409, "no final model while running"
