@@ -60,7 +60,7 @@ def client_of(scope: Scope) -> str:
 
 
 class RefusalLimitMiddleware:
-    """429 at once for a client refused ``per_minute`` times in this minute; counts its refusals."""
+    """A held 429 for a client refused ``per_minute`` times in this minute; counts its refusals."""
 
     def __init__(self, app: ASGIApp, per_minute: int) -> None:
         self.app = app
