@@ -1,9 +1,10 @@
 """What a run keeps of its parameters for ``GET /jobs/{id}/boundary?epoch=``: frames at a few epochs.
 
-The reporter (:class:`worker.reporter.RunReporter`) asks :meth:`Frames.take` at the end of every epoch;
-at a frame epoch it gets each still-running member's parameter vector as frame bytes (``core.frames``: a
-float32 copy, about a microsecond), which its writer thread stores. Only a model of exactly 2 features
-gets frames, and only as many as ``max_frame_bytes`` holds (``core.frames.kept_frame_epochs``).
+The reporter (:class:`worker.reporter.RunReporter`) asks :meth:`Frames.take` at the end of each frame
+epoch (a set lookup on every other epoch); it gets each still-running member's parameter vector as frame
+bytes (``core.frames``: a float32 copy, about a microsecond), which its writer thread stores. Only a model
+of exactly 2 features gets frames, and only as many as ``max_frame_bytes`` holds
+(``core.frames.kept_frame_epochs``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,5 @@ class Frames:
         return cls(frozenset(chosen), vector_of) if chosen else None
 
     def take(self, epoch: int, job_ids: Iterable[str]) -> dict[str, bytes]:
-        """Each job's frame bytes at ``epoch``; empty when ``epoch`` is not a frame epoch."""
-        if epoch not in self.epochs:
-            return {}
+        """Each job's frame bytes at ``epoch``, one of :attr:`epochs` (the reporter asks only then)."""
         return {job_id: frame_bytes(self.vector_of(job_id)) for job_id in job_ids}

@@ -139,7 +139,7 @@ class RunReporter:
         """After each epoch: note it; take the running members' frames at a frame epoch; snapshot the state
         when a checkpoint is due; on a shutdown, snapshot and stop every member."""
         self.epoch = epoch
-        if self.frames is not None:
+        if self.frames is not None and epoch in self.frames.epochs:
             self._take_frames(epoch)
         if self.shutdown.is_set() and not self.handing_back:
             self.handing_back = True

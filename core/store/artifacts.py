@@ -48,9 +48,10 @@ class Artifacts(StoreBase):
         """The epochs the job has frames of, ascending."""
         return sorted(int(field) for field in self.redis.hkeys(self.keys.frames(job_id)))
 
-    def get_frame(self, job_id: str, epoch: int) -> tuple[int, bytes] | None:
-        """The frame at the largest recorded epoch ≤ ``epoch``, with that epoch; None if there is none."""
-        before = [e for e in self.frame_epochs(job_id) if e <= epoch]
+    def get_frame(self, job_id: str, epoch: int, kept: list[int] | None = None) -> tuple[int, bytes] | None:
+        """The frame at the largest recorded epoch ≤ ``epoch``, with that epoch; None if there is none.
+        ``kept``: the job's frame epochs, if the caller has just read them (else read here)."""
+        before = [e for e in (self.frame_epochs(job_id) if kept is None else kept) if e <= epoch]
         if not before:
             return None
         data = self.redis.hget(self.keys.frames(job_id), str(before[-1]))

@@ -120,13 +120,13 @@ def _parameters(
     else the frame's at the largest recorded epoch ≤ ``epoch`` (frames are kept for 2 features only, so
     its layer sizes are ``(2, *spec.layers, 1)``); a Conflict when there is none, a 422 for a model that
     does not take 2 features."""
-    model = store.get_model_bytes(record.id) if epoch is None and record.status == SUCCEEDED else None
     if epoch is None:
+        model = store.get_model_bytes(record.id) if record.status == SUCCEEDED else None
         if model is None:
             message = f"job {record.id} is {record.status}: only a succeeded job has a decision boundary"
             raise Conflict(message)
         return record.epoch, _two_features(npz_to_arrays(model))
-    found = store.get_frame(record.id, epoch)
+    found = store.get_frame(record.id, epoch, frames)
     if found is not None:
         shown, data = found
         return shown, frame_parameters(data, layer_sizes(2, spec.layers))
